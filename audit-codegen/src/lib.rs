@@ -1,0 +1,11 @@
+//! Generates a PostgreSQL audit trail for a Rust application at build time.
+#![warn(missing_docs)]
+
+mod error;
+pub mod ident;
+pub mod model;
+pub mod source;
+pub mod spec;
+pub mod sqltext;
+
+pub use error::{Diagnostic, Error, Result};

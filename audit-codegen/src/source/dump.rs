@@ -1,0 +1,1 @@
+//! The `pg_dump --schema-only` source.

@@ -1,0 +1,80 @@
+//! The audit specification: the manifest validated and resolved against the schema.
+//!
+//! This is what the SQL and Rust renderers consume. It is a plain value (no file paths,
+//! no spans) so rendering stays a pure function that tests can call with a hand-built
+//! spec.
+
+use crate::model::{Schema, Table};
+use serde::{Deserialize, Serialize};
+
+/// Everything the renderers need to know: which tables are audited, and how.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditSpec {
+    /// The schema holding `transaction`, `activity` and the audit functions (default `audit`).
+    pub audit_schema: String,
+    /// The SQL type of `transaction.actor_id`, as `format_type()` prints it (default `text`).
+    pub actor_id_type: String,
+    /// The audited tables, sorted by schema and name.
+    pub tables: Vec<AuditedTable>,
+    /// Options of the generated Rust code.
+    pub rust: RustOptions,
+    /// The whole schema model, for resolving user-defined types of audited columns.
+    pub schema: Schema,
+}
+
+/// One audited table with its options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditedTable {
+    /// The table as the schema model describes it (all columns, excluded ones included).
+    pub table: Table,
+    /// Columns whose values never reach the audit trail, in the table's column order.
+    pub excluded: Vec<String>,
+    /// Whether a `TRUNCATE` of the table is recorded as a `truncate` activity.
+    pub record_truncate: bool,
+    /// The Rust base name of the generated types, overriding the derived one
+    /// (`rust_name = "Post"` gives `Post`, `PostPatch`, `PostChange`, …).
+    pub rust_name: Option<String>,
+    /// Per-column overrides of the generated Rust field, keyed by column name (sorted).
+    pub columns: Vec<ColumnOverride>,
+}
+
+impl AuditedTable {
+    /// The audited columns (every column that is not excluded), in ordinal order.
+    pub fn audited_columns(&self) -> impl Iterator<Item = &crate::model::Column> {
+        self.table
+            .columns
+            .iter()
+            .filter(|c| !self.excluded.contains(&c.name))
+    }
+}
+
+/// An override of how one column appears in generated Rust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ColumnOverride {
+    /// The column name.
+    pub column: String,
+    /// A Rust type path to use instead of the mapped one (must implement serde's traits).
+    pub rust_type: Option<String>,
+    /// Extra attributes for the generated field, e.g. `#[serde(skip_serializing)]`.
+    pub attributes: Vec<String>,
+}
+
+/// Which crate represents dates and times in generated code.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeCrate {
+    /// `chrono` types (`NaiveDate`, `DateTime<Utc>`, …).
+    #[default]
+    Chrono,
+    /// `time` types (`Date`, `OffsetDateTime`, …).
+    Time,
+}
+
+/// Options of the generated Rust code.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RustOptions {
+    /// The date/time crate.
+    pub time_crate: TimeCrate,
+    /// Rust types to use for SQL types, keyed by canonical SQL type name (sorted).
+    pub type_overrides: Vec<(String, String)>,
+}

@@ -1,0 +1,176 @@
+//! Shared helpers of the integration tests: throw-away databases on the real server.
+//!
+//! Every test gets its own database, created on the server named by `DATABASE_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
+//! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
+
+use postgres::{Client, NoTls};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The server URL used when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+
+/// The URL of the server tests run against.
+pub fn server_url() -> String {
+    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// Connects to `url`, failing with instructions when no server answers.
+pub fn connect(url: &str) -> Client {
+    Client::connect(url, NoTls).unwrap_or_else(|e| {
+        panic!(
+            "cannot reach PostgreSQL at {url}: {e}\n\
+             Tests need a real PostgreSQL server. Start one (for example \
+             `pg_ctlcluster 15 main start`) or point DATABASE_URL at one, e.g.\n  \
+             DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace"
+        )
+    })
+}
+
+/// A database that exists for the lifetime of this value.
+pub struct TestDb {
+    name: String,
+    url: String,
+    admin_url: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl TestDb {
+    /// Creates an empty database with a unique name derived from `label`.
+    pub fn new(label: &str) -> Self {
+        let admin_url = server_url();
+        let name = format!(
+            "audit_test_{}_{}_{}",
+            label
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                })
+                .take(30)
+                .collect::<String>(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        let mut admin = connect(&admin_url);
+        // CREATE DATABASE cannot run inside the implicit transaction of a multi-statement
+        // batch, so each statement goes alone.
+        for sql in [
+            format!("DROP DATABASE IF EXISTS {name}"),
+            format!("CREATE DATABASE {name}"),
+        ] {
+            admin
+                .batch_execute(&sql)
+                .unwrap_or_else(|e| panic!("cannot create test database {name}: {}", describe(&e)));
+        }
+        let url = with_database(&admin_url, &name);
+        Self {
+            name,
+            url,
+            admin_url,
+        }
+    }
+
+    /// Creates a database and runs `sql` in it.
+    pub fn with_sql(label: &str, sql: &str) -> Self {
+        let db = Self::new(label);
+        db.client()
+            .batch_execute(sql)
+            .unwrap_or_else(|e| panic!("setup SQL failed in {}: {}", db.name, describe(&e)));
+        db
+    }
+
+    /// The database name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection URL for this database.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// A new connection to this database.
+    pub fn client(&self) -> Client {
+        connect(&self.url)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = Client::connect(&self.admin_url, NoTls) {
+            let _ = admin.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}
+
+/// The server's own message of a database error, which `Display` of `postgres::Error`
+/// leaves out.
+pub fn describe(e: &postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!("{}: {}", db.severity(), db.message()),
+        None => e.to_string(),
+    }
+}
+
+/// Replaces the database part of a `postgres://…/db?params` URL.
+pub fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+/// The path of a fixture file under `tests/fixtures`.
+pub fn fixture(relative: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(relative)
+}
+
+/// Runs the machine's `pg_dump --schema-only` against `db` and returns its output.
+pub fn pg_dump_schema(db: &TestDb) -> String {
+    let output = std::process::Command::new("pg_dump")
+        .args(["--schema-only", "--dbname", db.url()])
+        .output()
+        .expect("pg_dump must be installed (it ships with the PostgreSQL client)");
+    assert!(
+        output.status.success(),
+        "pg_dump failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_database;
+
+    #[test]
+    fn database_part_of_url_is_replaced() {
+        assert_eq!(
+            with_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            with_database("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    }
+}
