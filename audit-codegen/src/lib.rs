@@ -3,9 +3,12 @@
 
 mod error;
 pub mod ident;
+pub mod manifest;
 pub mod model;
+pub mod rust;
 pub mod source;
 pub mod spec;
+pub mod sql;
 pub mod sqltext;
 
 pub use error::{Diagnostic, Error, Result};

@@ -1,1 +1,2 @@
-//! Runtime of the audit trail.
+//! Runtime of the PostgreSQL audit trail: who is acting, activity rows, typed history.
+#![warn(missing_docs)]

@@ -1,0 +1,1 @@
+//! The audit manifest (`audit.toml`): loading and validation against the schema.

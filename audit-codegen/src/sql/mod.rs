@@ -1,0 +1,1 @@
+//! Rendering of the audit SQL (schema, per-table trigger functions) from askama templates.
