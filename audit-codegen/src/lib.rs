@@ -4,6 +4,7 @@
 mod error;
 pub mod ident;
 pub mod manifest;
+pub mod migrate;
 pub mod model;
 pub mod rust;
 pub mod source;

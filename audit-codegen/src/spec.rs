@@ -20,6 +20,30 @@ pub struct AuditSpec {
     pub rust: RustOptions,
     /// The whole schema model, for resolving user-defined types of audited columns.
     pub schema: Schema,
+    /// Renames of tables and columns known since history was first written (from the
+    /// DDL-files source or declared in the manifest), in the order they happened.
+    pub renames: Vec<Rename>,
+}
+
+/// A rename of a table or column, used to keep existing history under current names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rename {
+    /// `ALTER TABLE … RENAME COLUMN from TO to` on the table `table` (its name at the time).
+    Column {
+        /// The table as it was named when the column was renamed.
+        table: crate::model::QualifiedName,
+        /// The old column name.
+        from: String,
+        /// The new column name.
+        to: String,
+    },
+    /// `ALTER TABLE from RENAME TO …` (or `SET SCHEMA`).
+    Table {
+        /// The old qualified name.
+        from: crate::model::QualifiedName,
+        /// The new qualified name.
+        to: crate::model::QualifiedName,
+    },
 }
 
 /// One audited table with its options.
@@ -36,6 +60,17 @@ pub struct AuditedTable {
     pub rust_name: Option<String>,
     /// Per-column overrides of the generated Rust field, keyed by column name (sorted).
     pub columns: Vec<ColumnOverride>,
+    /// What happens to history when columns stop being audited.
+    pub history: HistoryOptions,
+}
+
+/// What schema evolution does to existing history of a table.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HistoryOptions {
+    /// Remove the keys of dropped columns from existing history (default: keep them).
+    pub purge_dropped: bool,
+    /// Remove the keys of newly excluded columns from existing history (default: keep).
+    pub purge_excluded: bool,
 }
 
 impl AuditedTable {
