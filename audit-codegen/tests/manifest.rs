@@ -225,6 +225,9 @@ cases! {
         "@5:8: unknown time crate \"chrno\"", "did you mean \"chrono\"?",
         "@8:1: unknown SQL type \"public.money_bg\"", "did you mean \"public.money_bag\"?",
     ];
+    unquoted_schema_key: ["@4:14: unknown field `post`", "[tables.\"blog.post\"]"];
+    empty_schema_table: ["@3:1: [schema] names no schema source"];
+    duplicate_rust_name: ["@8:13: rust_name \"Post\" is already used on line 5"];
     many_errors: [
         "@8:12: cannot exclude \"id\"",
         "@8:18: unknown column \"titel\"",

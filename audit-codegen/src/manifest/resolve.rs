@@ -73,6 +73,7 @@ impl Resolver<'_> {
     /// The audited tables (in file order) with the span of their key.
     fn tables(&mut self, raw: &RawManifest) -> Vec<(Range<usize>, AuditedTable)> {
         let mut seen: BTreeMap<QualifiedName, (String, usize)> = BTreeMap::new();
+        let mut rust_names: BTreeMap<&str, usize> = BTreeMap::new();
         let mut audited = Vec::new();
         for (key, table) in in_file_order(&raw.tables) {
             let name = match parse_table_key(key.get_ref()) {
@@ -100,6 +101,18 @@ impl Resolver<'_> {
             }
             let line = self.file.line_column(key.span().start).0;
             seen.insert(name.clone(), (key.get_ref().clone(), line));
+            if let Some(rust_name) = &table.rust_name {
+                let rust_line = self.file.line_column(rust_name.span().start).0;
+                if let Some(first) = rust_names.insert(rust_name.get_ref(), rust_line) {
+                    let message = format!(
+                        "rust_name {:?} is already used on line {first}; \
+                         two tables cannot share generated type names",
+                        rust_name.get_ref()
+                    );
+                    self.error(&rust_name.span(), message, None);
+                    rust_names.insert(rust_name.get_ref(), first);
+                }
+            }
             match self.schema.table(&name.schema, &name.name) {
                 None => {
                     self.unknown_table(key, &name);
