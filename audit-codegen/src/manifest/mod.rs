@@ -166,9 +166,11 @@ fn manifest_error(mut diagnostics: Vec<Diagnostic>) -> Error {
 /// The absolute directory of the manifest. Not canonicalised: the manifest need not
 /// exist on disk (tests parse text), and symlinked layouts should keep their paths.
 fn base_dir(path: &Path) -> PathBuf {
-    let dir = match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => Path::new("."),
-    };
-    std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => {
+            std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf())
+        }
+        // A bare file name: the manifest is in the current directory.
+        _ => std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
+    }
 }

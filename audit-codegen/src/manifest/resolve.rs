@@ -102,16 +102,7 @@ impl Resolver<'_> {
             let line = self.file.line_column(key.span().start).0;
             seen.insert(name.clone(), (key.get_ref().clone(), line));
             if let Some(rust_name) = &table.rust_name {
-                let rust_line = self.file.line_column(rust_name.span().start).0;
-                if let Some(first) = rust_names.insert(rust_name.get_ref(), rust_line) {
-                    let message = format!(
-                        "rust_name {:?} is already used on line {first}; \
-                         two tables cannot share generated type names",
-                        rust_name.get_ref()
-                    );
-                    self.error(&rust_name.span(), message, None);
-                    rust_names.insert(rust_name.get_ref(), first);
-                }
+                self.check_rust_name_unique(rust_name, &mut rust_names);
             }
             match self.schema.table(&name.schema, &name.name) {
                 None => {
@@ -128,6 +119,25 @@ impl Resolver<'_> {
         }
         self.check_partitions(&audited);
         audited
+    }
+
+    /// Two tables with the same `rust_name` would generate clashing types.
+    fn check_rust_name_unique<'r>(
+        &mut self,
+        rust_name: &'r Spanned<String>,
+        seen: &mut BTreeMap<&'r str, usize>,
+    ) {
+        let line = self.file.line_column(rust_name.span().start).0;
+        if let Some(&first) = seen.get(rust_name.get_ref().as_str()) {
+            let message = format!(
+                "rust_name {:?} is already used on line {first}; \
+                 two tables cannot share generated type names",
+                rust_name.get_ref()
+            );
+            self.error(&rust_name.span(), message, None);
+        } else {
+            seen.insert(rust_name.get_ref(), line);
+        }
     }
 
     fn unknown_table(&mut self, key: &Spanned<String>, name: &QualifiedName) {
