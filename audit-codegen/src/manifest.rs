@@ -1,1 +1,0 @@
-//! The audit manifest (`audit.toml`): loading and validation against the schema.
