@@ -7,7 +7,7 @@ use audit_codegen::manifest::{Manifest, MigrationFormat, SchemaSource};
 use audit_codegen::model::{
     Attribute, Column, CompositeType, DomainType, EnumType, QualifiedName, Schema, Table, TableKind,
 };
-use audit_codegen::spec::TimeCrate;
+use audit_codegen::spec::{Rename, TimeCrate};
 use std::path::Path;
 
 fn column(name: &str, type_name: &str, nullable: bool) -> Column {
@@ -505,4 +505,51 @@ proptest::proptest! {
         );
         never_panics(&text);
     }
+}
+
+#[test]
+fn declared_renames_and_history_options_reach_the_spec() {
+    let text = r#"
+[schema]
+pg_dump = "schema.sql"
+
+[tables.article]
+renamed_from = "story"
+purge_dropped = true
+[tables.article.columns.body]
+renamed_from = "text"
+"#;
+    let spec = Manifest::parse("/project/audit.toml", text)
+        .unwrap()
+        .resolve(&schema())
+        .unwrap();
+    assert_eq!(
+        spec.renames,
+        [
+            Rename::Table {
+                from: QualifiedName::new("public", "story"),
+                to: QualifiedName::new("public", "article"),
+            },
+            Rename::Column {
+                table: QualifiedName::new("public", "article"),
+                from: "text".into(),
+                to: "body".into(),
+            },
+        ]
+    );
+    assert!(spec.tables[0].history.purge_dropped);
+    assert!(!spec.tables[0].history.purge_excluded);
+}
+
+#[test]
+fn renaming_a_table_to_itself_is_an_error() {
+    let text =
+        "[schema]\npg_dump = \"s.sql\"\n\n[tables.article]\nrenamed_from = \"public.article\"\n";
+    let err = Manifest::parse("/project/audit.toml", text)
+        .unwrap()
+        .resolve(&schema())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("audit.toml:5:16"), "{err}");
+    assert!(err.contains("is the table's own name"), "{err}");
 }

@@ -61,6 +61,14 @@ pub(crate) struct RawTable {
     #[serde(default)]
     pub truncate: bool,
     pub rust_name: Option<Spanned<String>>,
+    /// The table's previous name, when it was renamed since history was written.
+    pub renamed_from: Option<Spanned<String>>,
+    /// Remove the keys of dropped columns from existing history.
+    #[serde(default)]
+    pub purge_dropped: bool,
+    /// Remove the keys of newly excluded columns from existing history.
+    #[serde(default)]
+    pub purge_excluded: bool,
     #[serde(default)]
     pub columns: BTreeMap<Spanned<String>, RawColumn>,
 }
@@ -72,4 +80,6 @@ pub(crate) struct RawColumn {
     pub rust_type: Option<Spanned<String>>,
     #[serde(default)]
     pub attributes: Vec<Spanned<String>>,
+    /// The column's previous name, when it was renamed since history was written.
+    pub renamed_from: Option<Spanned<String>>,
 }

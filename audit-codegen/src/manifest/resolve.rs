@@ -11,7 +11,9 @@ use super::suggest::closest;
 use super::{DEFAULT_ACTOR_ID_TYPE, DEFAULT_AUDIT_SCHEMA};
 use crate::Diagnostic;
 use crate::model::{QualifiedName, Schema, Table};
-use crate::spec::{AuditSpec, AuditedTable, ColumnOverride, RustOptions, TimeCrate};
+use crate::spec::{
+    AuditSpec, AuditedTable, ColumnOverride, HistoryOptions, Rename, RustOptions, TimeCrate,
+};
 use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
 use toml::Spanned;
@@ -36,6 +38,10 @@ pub(crate) fn resolve(
     if !r.diagnostics.is_empty() {
         return Err(r.diagnostics);
     }
+    let renames = r.renames(raw);
+    if !r.diagnostics.is_empty() {
+        return Err(r.diagnostics);
+    }
     let mut tables: Vec<AuditedTable> = tables.into_iter().map(|(_, t)| t).collect();
     tables.sort_by(|a, b| (&a.table.schema, &a.table.name).cmp(&(&b.table.schema, &b.table.name)));
     Ok(AuditSpec {
@@ -44,6 +50,7 @@ pub(crate) fn resolve(
         tables,
         rust,
         schema: schema.clone(),
+        renames,
     })
 }
 
@@ -251,7 +258,65 @@ impl Resolver<'_> {
             record_truncate: raw.truncate,
             rust_name: raw.rust_name.as_ref().map(|n| n.get_ref().clone()),
             columns,
+            history: HistoryOptions {
+                purge_dropped: raw.purge_dropped,
+                purge_excluded: raw.purge_excluded,
+            },
         })
+    }
+
+    /// The renames the manifest declares (`renamed_from` on tables and columns): table
+    /// renames first, then column renames under the tables' current names.
+    fn renames(&mut self, raw: &RawManifest) -> Vec<Rename> {
+        let mut tables = Vec::new();
+        let mut columns = Vec::new();
+        for (key, table) in in_file_order(&raw.tables) {
+            let Ok(current) = parse_table_key(key.get_ref()) else {
+                continue;
+            };
+            if let Some(from) = &table.renamed_from {
+                match parse_table_key(from.get_ref()) {
+                    Ok(previous) if previous == current => self.error(
+                        &from.span(),
+                        format!("renamed_from {:?} is the table's own name", from.get_ref()),
+                        None,
+                    ),
+                    Ok(previous) => tables.push(Rename::Table {
+                        from: previous,
+                        to: current.clone(),
+                    }),
+                    Err(why) => self.error(
+                        &from.span(),
+                        format!("invalid renamed_from {:?}: {why}", from.get_ref()),
+                        None,
+                    ),
+                }
+            }
+            for (column, settings) in in_file_order(&table.columns) {
+                let Some(from) = &settings.renamed_from else {
+                    continue;
+                };
+                if from.get_ref() == column.get_ref() || from.get_ref().is_empty() {
+                    self.error(
+                        &from.span(),
+                        format!(
+                            "invalid renamed_from {:?} for column {:?}",
+                            from.get_ref(),
+                            column.get_ref()
+                        ),
+                        None,
+                    );
+                    continue;
+                }
+                columns.push(Rename::Column {
+                    table: current.clone(),
+                    from: from.get_ref().clone(),
+                    to: column.get_ref().clone(),
+                });
+            }
+        }
+        tables.extend(columns);
+        tables
     }
 
     /// The valid `exclude` entries of a table.

@@ -27,37 +27,7 @@ pub enum SchemaSource {
     },
 }
 
-/// The layout of migration files, after the tool that runs them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum MigrationFormat {
-    /// `sqlx migrate`: `<version>_<name>.sql`.
-    #[default]
-    Sqlx,
-    /// refinery: `V<version>__<name>.sql`.
-    Refinery,
-    /// Diesel: `<version>_<name>/up.sql` and `down.sql`.
-    Diesel,
-    /// Plain numbered SQL files for any other tool.
-    Plain,
-}
-
-impl MigrationFormat {
-    /// Every format with its manifest spelling.
-    pub const ALL: [(&'static str, Self); 4] = [
-        ("sqlx", Self::Sqlx),
-        ("refinery", Self::Refinery),
-        ("diesel", Self::Diesel),
-        ("plain", Self::Plain),
-    ];
-
-    /// The manifest spelling (`sqlx`, `refinery`, `diesel`, `plain`).
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, f)| *f == self)
-            .map_or("sqlx", |(n, _)| n)
-    }
-}
+pub use crate::migrate::MigrationFormat;
 
 /// The `[migrations]` settings.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -24,14 +24,27 @@ pub enum MigrationFormat {
     Plain,
 }
 
+impl MigrationFormat {
+    /// Every format with its manifest spelling.
+    pub const ALL: [(&'static str, Self); 4] = [
+        ("sqlx", Self::Sqlx),
+        ("refinery", Self::Refinery),
+        ("diesel", Self::Diesel),
+        ("plain", Self::Plain),
+    ];
+
+    /// The manifest spelling (`sqlx`, `refinery`, `diesel`, `plain`).
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, f)| *f == self)
+            .map_or("sqlx", |(n, _)| n)
+    }
+}
+
 impl fmt::Display for MigrationFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Sqlx => "sqlx",
-            Self::Refinery => "refinery",
-            Self::Diesel => "diesel",
-            Self::Plain => "plain",
-        })
+        f.write_str(self.name())
     }
 }
 

@@ -1,0 +1,301 @@
+//! The build-script entry point: [`generate`] and its builder [`Config`].
+
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, SchemaSource};
+use crate::migrate;
+use crate::model::Schema;
+use crate::source;
+use crate::spec::AuditSpec;
+use std::path::{Path, PathBuf};
+
+/// The environment variable that turns on check mode: nothing is written, and generation
+/// fails with the list of pending changes when the committed migrations are not up to date.
+/// Set it to `1` (or `true`) in CI.
+pub const CHECK_ENV: &str = "AUDIT_CODEGEN_CHECK";
+
+/// Generates with the default configuration: reads `audit.toml` in `CARGO_MANIFEST_DIR`,
+/// writes `$OUT_DIR/audit.rs`, and writes new migrations (and `audit.lock`) when the audit
+/// state changed.
+///
+/// ```no_run
+/// // build.rs
+/// fn main() {
+///     audit_codegen::generate().unwrap();
+/// }
+/// ```
+pub fn generate() -> Result<Generated> {
+    Config::new().generate()
+}
+
+/// What a generation run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Generated {
+    /// The Rust file written (or left as it was, when identical).
+    pub rust_file: Option<PathBuf>,
+    /// Files created in the migrations directory, and the lock file when it changed.
+    pub written: Vec<PathBuf>,
+    /// Warnings (also printed as `cargo:warning` when run from a build script).
+    pub warnings: Vec<String>,
+}
+
+/// Options of a generation run; [`generate`] is `Config::new().generate()`.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    manifest: Option<PathBuf>,
+    out_dir: Option<PathBuf>,
+    check: Option<bool>,
+    write_migrations: Option<bool>,
+    cargo_output: Option<bool>,
+}
+
+impl Config {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The manifest to read (default: `audit.toml` in `CARGO_MANIFEST_DIR`, else the
+    /// current directory). Relative paths in it are relative to its directory.
+    pub fn manifest(mut self, path: impl Into<PathBuf>) -> Self {
+        self.manifest = Some(path.into());
+        self
+    }
+
+    /// Where `audit.rs` is written (default: `OUT_DIR`; without it no Rust is written).
+    pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.out_dir = Some(dir.into());
+        self
+    }
+
+    /// Check mode: write nothing, fail when migrations are not up to date (default: the
+    /// [`CHECK_ENV`] environment variable).
+    pub fn check(mut self, check: bool) -> Self {
+        self.check = Some(check);
+        self
+    }
+
+    /// Whether new migrations are written (default: yes, except while cargo verifies a
+    /// package, where a build script must not modify the package).
+    pub fn write_migrations(mut self, write: bool) -> Self {
+        self.write_migrations = Some(write);
+        self
+    }
+
+    /// Whether `cargo:` instructions are printed (default: when run by cargo, i.e. when
+    /// `OUT_DIR` is set).
+    pub fn cargo_output(mut self, print: bool) -> Self {
+        self.cargo_output = Some(print);
+        self
+    }
+
+    /// Runs the generation.
+    pub fn generate(&self) -> Result<Generated> {
+        let cargo = self
+            .cargo_output
+            .unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        let manifest_path = self.manifest_path();
+        if cargo {
+            println!("cargo:rerun-if-changed={}", manifest_path.display());
+            println!("cargo:rerun-if-env-changed={CHECK_ENV}");
+        }
+        let manifest = Manifest::load(&manifest_path)?;
+        let base = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let (schema, renames) = load_schema(&manifest, cargo)?;
+        let mut spec = manifest.resolve(&schema)?;
+        spec.renames.extend(renames);
+
+        let mut generated = Generated::default();
+        let rust = crate::rust::render(&spec)?;
+        generated.warnings.extend(rust.warnings);
+        if let Some(out_dir) = self
+            .out_dir
+            .clone()
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
+        {
+            let path = out_dir.join("audit.rs");
+            write_if_changed(&path, &rust.code)?;
+            generated.rust_file = Some(path);
+        }
+
+        let lock_path = base.join("audit.lock");
+        if cargo {
+            println!("cargo:rerun-if-changed={}", lock_path.display());
+        }
+        let dir = manifest.migrations().dir.clone();
+        let plan = migrate::plan::plan(
+            &spec,
+            &migrate::Lock::load(&lock_path)?,
+            manifest.migrations().format,
+            &migrate::list_directory(&dir)?,
+        )?;
+        if self.check_mode() {
+            migrate::check(&plan, &lock_path)?;
+        } else if self.write_migrations.unwrap_or_else(|| !verifying_package(&base)) {
+            generated.written = migrate::apply(&plan, &dir, &lock_path)?;
+        }
+        if cargo {
+            for warning in &generated.warnings {
+                println!("cargo:warning={warning}");
+            }
+        }
+        Ok(generated)
+    }
+
+    /// Renders without touching any file: the spec, the Rust code and the migration plan,
+    /// as `generate` would compute them. Used by the CLI's `diff` and `check`.
+    pub fn plan(&self) -> Result<(AuditSpec, migrate::Plan)> {
+        let manifest_path = self.manifest_path();
+        let manifest = Manifest::load(&manifest_path)?;
+        let base = manifest_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let (schema, renames) = load_schema(&manifest, false)?;
+        let mut spec = manifest.resolve(&schema)?;
+        spec.renames.extend(renames);
+        let dir = manifest.migrations().dir.clone();
+        let plan = migrate::plan::plan(
+            &spec,
+            &migrate::Lock::load(&base.join("audit.lock"))?,
+            manifest.migrations().format,
+            &migrate::list_directory(&dir)?,
+        )?;
+        Ok((spec, plan))
+    }
+
+    fn manifest_path(&self) -> PathBuf {
+        self.manifest.clone().unwrap_or_else(|| {
+            std::env::var_os("CARGO_MANIFEST_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_default()
+                .join("audit.toml")
+        })
+    }
+
+    fn check_mode(&self) -> bool {
+        self.check.unwrap_or_else(|| {
+            std::env::var(CHECK_ENV)
+                .map(|v| matches!(v.trim(), "1" | "true" | "yes"))
+                .unwrap_or(false)
+        })
+    }
+}
+
+/// Whether cargo is building an extracted package to verify it (`cargo package` /
+/// `cargo publish`): the sources then live under `target/package/`.
+fn verifying_package(manifest_dir: &Path) -> bool {
+    let components: Vec<_> = manifest_dir.components().collect();
+    components.windows(2).any(|w| {
+        w[0].as_os_str() == "target" && w[1].as_os_str() == "package"
+    })
+}
+
+/// Loads the schema model from the manifest's source, with the renames the source knows.
+fn load_schema(manifest: &Manifest, cargo: bool) -> Result<(Schema, Vec<crate::spec::Rename>)> {
+    match manifest.schema_source() {
+        SchemaSource::PgDump(path) => {
+            rerun(cargo, path);
+            Ok((source::dump::read(path)?, Vec::new()))
+        }
+        SchemaSource::Snapshot(path) => {
+            rerun(cargo, path);
+            Ok((source::snapshot::read(path)?, Vec::new()))
+        }
+        SchemaSource::Ddl(paths) => {
+            for path in paths {
+                rerun(cargo, path);
+            }
+            let ddl = source::ddl::read(paths)?;
+            Ok((ddl.schema, ddl.renames.into_iter().map(Into::into).collect()))
+        }
+        SchemaSource::Live {
+            env,
+            write_snapshot,
+        } => {
+            if cargo {
+                println!("cargo:rerun-if-env-changed={env}");
+            }
+            load_live(env, write_snapshot.as_deref(), cargo)
+        }
+    }
+}
+
+#[cfg(feature = "live")]
+fn load_live(
+    env: &str,
+    snapshot: Option<&Path>,
+    cargo: bool,
+) -> Result<(Schema, Vec<crate::spec::Rename>)> {
+    match std::env::var(env) {
+        Ok(url) => {
+            let schema = source::live::introspect_url(&url)?;
+            if let Some(path) = snapshot {
+                source::snapshot::write(path, &schema)?;
+            }
+            Ok((schema, Vec::new()))
+        }
+        Err(_) => match snapshot {
+            Some(path) if path.exists() => {
+                rerun(cargo, path);
+                Ok((source::snapshot::read(path)?, Vec::new()))
+            }
+            _ => Err(Error::Database(format!(
+                "the manifest reads the schema from the live database named by ${env}, \
+                 which is not set; set it, or add `write_snapshot` to [schema] and commit \
+                 the snapshot for builds without a database"
+            ))),
+        },
+    }
+}
+
+#[cfg(not(feature = "live"))]
+fn load_live(
+    env: &str,
+    snapshot: Option<&Path>,
+    cargo: bool,
+) -> Result<(Schema, Vec<crate::spec::Rename>)> {
+    match snapshot {
+        Some(path) if path.exists() => {
+            rerun(cargo, path);
+            Ok((source::snapshot::read(path)?, Vec::new()))
+        }
+        _ => Err(Error::Database(format!(
+            "the manifest reads the schema from the live database (${env}), but \
+             audit-codegen was built without its `live` feature and no snapshot exists"
+        ))),
+    }
+}
+
+fn rerun(cargo: bool, path: &Path) {
+    if cargo {
+        println!("cargo:rerun-if-changed={}", path.display());
+    }
+}
+
+/// Writes `contents` to `path` unless the file already holds exactly that, so unchanged
+/// output keeps its modification time and triggers no recompilation.
+pub(crate) fn write_if_changed(path: &Path, contents: &str) -> Result<()> {
+    if std::fs::read_to_string(path).is_ok_and(|old| old == contents) {
+        return Ok(());
+    }
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| Error::io(parent, e))?;
+    }
+    std::fs::write(path, contents).map_err(|e| Error::io(path, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::verifying_package;
+    use std::path::Path;
+
+    #[test]
+    fn package_verification_is_recognised() {
+        assert!(verifying_package(Path::new("/w/app/target/package/app-0.1.0")));
+        assert!(!verifying_package(Path::new("/w/app")));
+        assert!(!verifying_package(Path::new("/w/target/app")));
+    }
+}
