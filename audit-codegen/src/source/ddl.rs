@@ -1,1 +1,1641 @@
 //! The DDL-files source: applies `CREATE`/`ALTER` statements of migration files in order.
+//!
+//! Each file is read into tokens ([`crate::sqltext`]), split into statements, and every
+//! statement that shapes tables or user-defined types is applied to a [`Schema`] being
+//! built; everything else (`INSERT`, `CREATE INDEX`, `CREATE FUNCTION`, `GRANT`, …) is
+//! skipped. A statement that does shape tables or types but cannot be understood is an
+//! [`Error::Schema`] pointing at its file, line and column: silently guessing would give
+//! the audit a wrong idea of the tables.
+//!
+//! Limitation: defaults and generation expressions are kept as written (whitespace
+//! collapsed), while a live database prints them deparsed (`'ok'::public.mood`,
+//! `(a * 2)`). Write them in PostgreSQL's deparsed form to get a model identical to live
+//! introspection. `serial` columns are expanded exactly as PostgreSQL does.
+//!
+//! The same machinery reads `pg_dump` output ([`super::dump`]), which is DDL too.
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::ident::quote_ident;
+use crate::model::{
+    Attribute, Column, CompositeType, DomainType, EnumType, Identity, QualifiedName, Schema, Table,
+    TableKind,
+};
+use crate::sqltext::{
+    Cursor, Problem, Token, TokenKind, normalize_expr, object_name, read_type, serial_default,
+    serial_type, split_statements, strip_meta_commands, tokenize,
+};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The schema unqualified names resolve to (the file sources assume `search_path =
+/// public`).
+const DEFAULT_SCHEMA: &str = "public";
+
+/// The model built from DDL files, with the renames they made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DdlSchema {
+    /// The tables and types after every statement was applied.
+    pub schema: Schema,
+    /// Column and table renames, in the order they were applied.
+    pub renames: Vec<Rename>,
+}
+
+/// One rename made by a DDL statement, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rename {
+    /// What was renamed.
+    pub change: Renamed,
+    /// The file of the statement.
+    pub file: PathBuf,
+    /// The 1-based line the statement starts on.
+    pub line: usize,
+}
+
+/// What a [`Rename`] renamed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Renamed {
+    /// `ALTER TABLE … RENAME [COLUMN] from TO to`; `table` is the table's name at the time.
+    Column {
+        /// The table whose column was renamed.
+        table: QualifiedName,
+        /// The old column name.
+        from: String,
+        /// The new column name.
+        to: String,
+    },
+    /// `ALTER TABLE from RENAME TO …` or `ALTER TABLE from SET SCHEMA …`.
+    Table {
+        /// The old qualified name.
+        from: QualifiedName,
+        /// The new qualified name.
+        to: QualifiedName,
+    },
+}
+
+/// Reads the DDL files `paths` and applies them in the given order.
+pub fn read(paths: &[PathBuf]) -> Result<DdlSchema> {
+    let mut texts = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        texts.push((path.as_path(), text));
+    }
+    parse(texts.iter().map(|(p, t)| (*p, t.as_str())))
+}
+
+/// Reads the migration files of `dir` in order (see [`migration_files`]) and applies them.
+pub fn read_dir(dir: &Path) -> Result<DdlSchema> {
+    read(&migration_files(dir)?)
+}
+
+/// The migration files of `dir`, in the order migration tools apply them: the `*.sql`
+/// files sorted by file name, where a reversible migration (`*.up.sql`/`*.down.sql`, as
+/// sqlx writes them) contributes only its `.up.sql`; for diesel-style directories
+/// (`<dir>/<version_name>/up.sql`) the `up.sql` of each subdirectory, by directory name.
+pub fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        entries.push(entry.path());
+    }
+    entries.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    Ok(entries.into_iter().filter_map(migration_file).collect())
+}
+
+/// The file to apply for one directory entry, if any.
+fn migration_file(path: PathBuf) -> Option<PathBuf> {
+    if path.is_dir() {
+        let up = path.join("up.sql");
+        return up.is_file().then_some(up);
+    }
+    let name = path.file_name()?.to_str()?;
+    let is_sql = name.ends_with(".sql") && !name.ends_with(".down.sql");
+    is_sql.then_some(path)
+}
+
+/// Applies DDL texts in order; each pair is a file path (for error messages) and its text.
+pub fn parse<'a>(files: impl IntoIterator<Item = (&'a Path, &'a str)>) -> Result<DdlSchema> {
+    let mut applier = Applier::new(Mode::Ddl);
+    for (path, text) in files {
+        applier.apply_file(path, text)?;
+    }
+    Ok(applier.finish())
+}
+
+/// How strict the applier is about statements on relations it does not know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// Migration files: an `ALTER TABLE` on an unknown table is an error.
+    Ddl,
+    /// `pg_dump` output: `ALTER TABLE` also targets sequences, views and foreign tables,
+    /// which the model leaves out, so those statements are skipped.
+    Dump,
+}
+
+/// The schema being built statement by statement.
+pub(crate) struct Applier {
+    mode: Mode,
+    schema: Schema,
+    /// The primary key constraint name of each table that has one, so that `DROP
+    /// CONSTRAINT` can tell the primary key from other constraints.
+    pk_names: HashMap<QualifiedName, String>,
+    renames: Vec<Rename>,
+    /// The file being applied, for renames.
+    file: PathBuf,
+}
+
+/// One sub-command of `ALTER TABLE`, read but not yet applied.
+enum Action {
+    AddColumn {
+        if_not_exists: bool,
+        def: ColumnDef,
+    },
+    DropColumn {
+        if_exists: bool,
+        name: String,
+    },
+    AlterType {
+        column: String,
+        type_name: String,
+        element_type: Option<String>,
+    },
+    SetNotNull(String, bool),
+    SetDefault(String, Option<String>),
+    SetIdentity(String, Option<Identity>),
+    DropExpression(String),
+    AddPrimaryKey {
+        name: Option<String>,
+        columns: Vec<String>,
+    },
+    DropConstraint {
+        name: String,
+    },
+    /// A sub-command that does not change the model (`OWNER TO`, `ADD CONSTRAINT … UNIQUE`).
+    Ignored,
+}
+
+impl Action {
+    /// Whether PostgreSQL applies the action to the partitions too (without `ONLY`).
+    fn recurses(&self) -> bool {
+        !matches!(
+            self,
+            Action::SetIdentity(..) | Action::DropExpression(_) | Action::Ignored
+        )
+    }
+}
+
+/// A column definition and whether it declared itself the primary key.
+struct ColumnDef {
+    column: Column,
+    /// `Some(constraint name)` when the column said `PRIMARY KEY`.
+    primary_key: Option<Option<String>>,
+}
+
+type Step<T = ()> = std::result::Result<T, Problem>;
+
+impl Applier {
+    pub(crate) fn new(mode: Mode) -> Self {
+        Self {
+            mode,
+            schema: Schema::default(),
+            pk_names: HashMap::new(),
+            renames: Vec::new(),
+            file: PathBuf::new(),
+        }
+    }
+
+    /// Applies every statement of one file.
+    pub(crate) fn apply_file(&mut self, path: &Path, text: &str) -> Result<()> {
+        self.file = path.to_path_buf();
+        let text = strip_meta_commands(text);
+        let tokens = tokenize(&text).map_err(|p| diagnostic(path, p))?;
+        for statement in split_statements(&tokens) {
+            let mut cursor = Cursor::new(&text, statement);
+            self.statement(&mut cursor, statement)
+                .map_err(|p| diagnostic(path, p))?;
+        }
+        Ok(())
+    }
+
+    /// The finished model, sorted.
+    pub(crate) fn finish(mut self) -> DdlSchema {
+        self.schema.normalize();
+        DdlSchema {
+            schema: self.schema,
+            renames: self.renames,
+        }
+    }
+
+    fn statement(&mut self, c: &mut Cursor<'_>, tokens: &[Token]) -> Step {
+        let line = tokens.first().map_or(1, |t| t.line);
+        if c.eat_kw("create") {
+            self.create(c)
+        } else if c.eat_kws(&["alter", "table"]) {
+            self.alter_table(c, line)
+        } else if c.eat_kws(&["alter", "type"]) {
+            self.alter_type(c)
+        } else if c.eat_kws(&["alter", "domain"]) {
+            self.alter_domain(c)
+        } else if c.eat_kws(&["drop", "table"]) {
+            self.drop_tables(c)
+        } else if c.eat_kws(&["drop", "type"]) || c.eat_kws(&["drop", "domain"]) {
+            self.drop_types(c)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn create(&mut self, c: &mut Cursor<'_>) -> Step {
+        c.eat_kw("global");
+        c.eat_kw("local");
+        let temporary = c.eat_kw("temporary") || c.eat_kw("temp");
+        c.eat_kw("unlogged");
+        if c.eat_kw("table") {
+            // Temporary tables vanish with the session that made them.
+            return if temporary {
+                Ok(())
+            } else {
+                self.create_table(c)
+            };
+        }
+        if c.eat_kw("type") {
+            return self.create_type(c);
+        }
+        if c.eat_kw("domain") {
+            return self.create_domain(c);
+        }
+        Ok(())
+    }
+
+    // ----- CREATE TABLE -----
+
+    fn create_table(&mut self, c: &mut Cursor<'_>) -> Step {
+        let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        if self.table(&name).is_some() {
+            return if if_not_exists {
+                Ok(())
+            } else {
+                Err(name_at.problem(format!("table {name} already exists")))
+            };
+        }
+        let mut table = Table {
+            schema: name.schema.clone(),
+            name: name.name.clone(),
+            kind: TableKind::Ordinary,
+            partition_of: None,
+            columns: Vec::new(),
+            primary_key: None,
+        };
+        let mut pk_name = None;
+        if c.eat_kws(&["partition", "of"]) {
+            let parent_at = c.clone();
+            let parent = qualified(c)?;
+            let Some(parent_table) = self.table(&parent) else {
+                return Err(parent_at.problem(format!("unknown table {parent}")));
+            };
+            inherit_from_parent(&mut table, parent_table);
+            table.partition_of = Some(parent);
+            if c.peek_kind(&TokenKind::LParen) {
+                pk_name = table_elements(c, &mut table)?;
+            }
+        } else if c.peek_kw("of") || c.peek_kw("as") {
+            return Err(
+                c.problem("only CREATE TABLE with a column list or PARTITION OF is supported")
+            );
+        } else {
+            pk_name = table_elements(c, &mut table)?;
+        }
+        table_options(c, &mut table)?;
+        if table.primary_key.is_some() {
+            let pk_name = pk_name.unwrap_or_else(|| object_name(&table.name, None, "pkey"));
+            self.pk_names.insert(name, pk_name);
+        }
+        self.schema.tables.push(table);
+        Ok(())
+    }
+
+    // ----- CREATE TYPE / DOMAIN -----
+
+    fn create_type(&mut self, c: &mut Cursor<'_>) -> Step {
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        if !c.eat_kw("as") {
+            // Shell and base types (`CREATE TYPE x (INPUT = …)`) are not in the model.
+            return Ok(());
+        }
+        if self.has_type(&name) {
+            return Err(name_at.problem(format!("type {name} already exists")));
+        }
+        if c.eat_kw("enum") {
+            let labels = string_list(c)?;
+            self.schema.enums.push(EnumType {
+                schema: name.schema,
+                name: name.name,
+                labels,
+            });
+        } else if c.peek_kind(&TokenKind::LParen) {
+            let attributes = composite_attributes(c)?;
+            self.schema.composites.push(CompositeType {
+                schema: name.schema,
+                name: name.name,
+                attributes,
+            });
+        }
+        // Range types (`AS RANGE`) are not in the model either.
+        Ok(())
+    }
+
+    fn create_domain(&mut self, c: &mut Cursor<'_>) -> Step {
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        if self.has_type(&name) {
+            return Err(name_at.problem(format!("type {name} already exists")));
+        }
+        c.eat_kw("as");
+        let base = read_type(c, DEFAULT_SCHEMA)?;
+        let mut domain = DomainType {
+            schema: name.schema,
+            name: name.name,
+            base_type: base.type_name,
+            nullable: true,
+            default: None,
+        };
+        while !c.at_end() {
+            domain_constraint(c, &mut domain)?;
+        }
+        self.schema.domains.push(domain);
+        Ok(())
+    }
+
+    fn has_type(&self, name: &QualifiedName) -> bool {
+        let is = |schema: &str, n: &str| schema == name.schema && n == name.name;
+        self.schema.enums.iter().any(|t| is(&t.schema, &t.name))
+            || self.schema.domains.iter().any(|t| is(&t.schema, &t.name))
+            || self
+                .schema
+                .composites
+                .iter()
+                .any(|t| is(&t.schema, &t.name))
+    }
+
+    // ----- ALTER TYPE / DOMAIN -----
+
+    fn alter_type(&mut self, c: &mut Cursor<'_>) -> Step {
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        if c.eat_kws(&["owner", "to"]) {
+            return Ok(());
+        }
+        let strict = self.mode == Mode::Ddl;
+        let Some(labels) = self.enum_labels_mut(&name) else {
+            return if strict && (c.peek_kw("add") || c.peek_kw("rename")) {
+                Err(name_at.problem(format!("unknown enum type {name}")))
+            } else {
+                Ok(())
+            };
+        };
+        if c.eat_kws(&["add", "value"]) {
+            return add_enum_value(c, labels);
+        }
+        if c.eat_kws(&["rename", "value"]) {
+            let from = string(c)?;
+            c.expect_kws(&["to"])?;
+            let to = string(c)?;
+            let Some(label) = labels.iter_mut().find(|l| **l == from) else {
+                return Err(name_at.problem(format!("enum {name} has no label {from:?}")));
+            };
+            *label = to;
+            return Ok(());
+        }
+        Err(c.problem("unsupported ALTER TYPE sub-command"))
+    }
+
+    fn enum_labels_mut(&mut self, name: &QualifiedName) -> Option<&mut Vec<String>> {
+        self.schema
+            .enums
+            .iter_mut()
+            .find(|e| e.schema == name.schema && e.name == name.name)
+            .map(|e| &mut e.labels)
+    }
+
+    fn alter_domain(&mut self, c: &mut Cursor<'_>) -> Step {
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        let domain = self
+            .schema
+            .domains
+            .iter_mut()
+            .find(|d| d.schema == name.schema && d.name == name.name);
+        let Some(domain) = domain else {
+            return Err(name_at.problem(format!("unknown domain {name}")));
+        };
+        if c.eat_kws(&["set", "default"]) {
+            domain.default = default_expr(c, |_| false)?;
+        } else if c.eat_kws(&["drop", "default"]) {
+            domain.default = None;
+        } else if c.eat_kws(&["set", "not", "null"]) {
+            domain.nullable = false;
+        } else if c.eat_kws(&["drop", "not", "null"]) {
+            domain.nullable = true;
+        }
+        // Constraints, owner and the rest do not change the model.
+        Ok(())
+    }
+
+    // ----- DROP -----
+
+    fn drop_tables(&mut self, c: &mut Cursor<'_>) -> Step {
+        let if_exists = c.eat_kws(&["if", "exists"]);
+        loop {
+            let name_at = c.clone();
+            let name = qualified(c)?;
+            if self.table(&name).is_some() {
+                self.remove_table(&name);
+            } else if !if_exists {
+                return Err(name_at.problem(format!("unknown table {name}")));
+            }
+            if !c.eat(&TokenKind::Comma) {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Removes a table and, as PostgreSQL does, its partitions.
+    fn remove_table(&mut self, name: &QualifiedName) {
+        for partition in self.partitions(name) {
+            self.remove_table(&partition);
+        }
+        self.schema
+            .tables
+            .retain(|t| !(t.schema == name.schema && t.name == name.name));
+        self.pk_names.remove(name);
+    }
+
+    fn drop_types(&mut self, c: &mut Cursor<'_>) -> Step {
+        c.eat_kws(&["if", "exists"]);
+        loop {
+            let name = qualified(c)?;
+            let keep = |schema: &str, n: &str| !(schema == name.schema && n == name.name);
+            self.schema.enums.retain(|t| keep(&t.schema, &t.name));
+            self.schema.domains.retain(|t| keep(&t.schema, &t.name));
+            self.schema.composites.retain(|t| keep(&t.schema, &t.name));
+            if !c.eat(&TokenKind::Comma) {
+                return Ok(());
+            }
+        }
+    }
+
+    // ----- ALTER TABLE -----
+
+    fn alter_table(&mut self, c: &mut Cursor<'_>, line: usize) -> Step {
+        let if_exists = c.eat_kws(&["if", "exists"]);
+        let only = c.eat_kw("only");
+        let name_at = c.clone();
+        let name = qualified(c)?;
+        eat_star(c);
+        let known = self.table(&name).is_some();
+        let unknown_is_fine = if_exists || self.mode == Mode::Dump;
+        if !known {
+            return if unknown_is_fine || is_ignorable_alter(c) {
+                Ok(())
+            } else {
+                Err(name_at.problem(format!("unknown table {name}")))
+            };
+        }
+        if c.eat_kw("rename") {
+            return self.alter_table_rename(c, name, &name_at, line);
+        }
+        if c.eat_kws(&["set", "schema"]) {
+            let schema = c.ident()?;
+            let to = QualifiedName::new(schema, name.name.clone());
+            return self
+                .rename_table(name, to, line)
+                .map_err(|m| name_at.problem(m));
+        }
+        if c.eat_kws(&["attach", "partition"]) {
+            return self.attach_partition(c, &name);
+        }
+        if c.eat_kws(&["detach", "partition"]) {
+            let partition = qualified(c)?;
+            if let Some(t) = self.table_mut(&partition) {
+                t.partition_of = None;
+            }
+            return Ok(());
+        }
+        loop {
+            let at = c.clone();
+            let action = alter_action(c, &name)?;
+            self.apply_action(&name, action, only, &at)?;
+            if !c.eat(&TokenKind::Comma) {
+                break;
+            }
+        }
+        if c.at_end() {
+            Ok(())
+        } else {
+            Err(c.problem("expected , or the end of the ALTER TABLE statement"))
+        }
+    }
+
+    fn alter_table_rename(
+        &mut self,
+        c: &mut Cursor<'_>,
+        name: QualifiedName,
+        name_at: &Cursor<'_>,
+        line: usize,
+    ) -> Step {
+        if c.eat_kw("to") {
+            let to = QualifiedName::new(name.schema.clone(), c.ident()?);
+            return self
+                .rename_table(name, to, line)
+                .map_err(|m| name_at.problem(m));
+        }
+        if c.eat_kw("constraint") {
+            let from = c.ident()?;
+            c.expect_kws(&["to"])?;
+            let to = c.ident()?;
+            if let Some(pk) = self.pk_names.get_mut(&name).filter(|pk| **pk == from) {
+                *pk = to;
+            }
+            return Ok(());
+        }
+        c.eat_kw("column");
+        let at = c.clone();
+        let from = c.ident()?;
+        c.expect_kws(&["to"])?;
+        let to = c.ident()?;
+        for target in self.targets(&name, false) {
+            self.rename_column(&target, &from, &to, line)
+                .map_err(|m| at.problem(m))?;
+        }
+        Ok(())
+    }
+
+    fn rename_column(
+        &mut self,
+        table: &QualifiedName,
+        from: &str,
+        to: &str,
+        line: usize,
+    ) -> std::result::Result<(), String> {
+        let t = self
+            .table_mut(table)
+            .ok_or_else(|| format!("unknown table {table}"))?;
+        if t.column(to).is_some() {
+            return Err(format!(
+                "column {} of {table} already exists",
+                quote_ident(to)
+            ));
+        }
+        let column = t
+            .column_mut(from)
+            .ok_or_else(|| format!("table {table} has no column {}", quote_ident(from)))?;
+        column.name = to.to_owned();
+        for key in t.primary_key.iter_mut().flatten() {
+            if key == from {
+                *key = to.to_owned();
+            }
+        }
+        self.renames.push(Rename {
+            change: Renamed::Column {
+                table: table.clone(),
+                from: from.to_owned(),
+                to: to.to_owned(),
+            },
+            file: self.file.clone(),
+            line,
+        });
+        Ok(())
+    }
+
+    fn rename_table(
+        &mut self,
+        from: QualifiedName,
+        to: QualifiedName,
+        line: usize,
+    ) -> std::result::Result<(), String> {
+        if self.table(&to).is_some() {
+            return Err(format!("cannot rename {from}: table {to} already exists"));
+        }
+        for t in &mut self.schema.tables {
+            if t.schema == from.schema && t.name == from.name {
+                t.schema.clone_from(&to.schema);
+                t.name.clone_from(&to.name);
+            }
+            if t.partition_of.as_ref() == Some(&from) {
+                t.partition_of = Some(to.clone());
+            }
+        }
+        // The constraint keeps its name when the table is renamed.
+        if let Some(pk) = self.pk_names.remove(&from) {
+            self.pk_names.insert(to.clone(), pk);
+        }
+        self.renames.push(Rename {
+            change: Renamed::Table { from, to },
+            file: self.file.clone(),
+            line,
+        });
+        Ok(())
+    }
+
+    fn attach_partition(&mut self, c: &mut Cursor<'_>, parent: &QualifiedName) -> Step {
+        let at = c.clone();
+        let child = qualified(c)?;
+        let parent_key = self.table(parent).and_then(|t| t.primary_key.clone());
+        let Some(table) = self.table_mut(&child) else {
+            return if self.mode == Mode::Dump {
+                Ok(())
+            } else {
+                Err(at.problem(format!("unknown table {child}")))
+            };
+        };
+        table.partition_of = Some(parent.clone());
+        // Attaching creates the parent's primary key on the partition when it lacks one.
+        if let (Some(key), None) = (parent_key, &table.primary_key) {
+            set_primary_key(table, &key).map_err(|m| at.problem(m))?;
+            let pk_name = object_name(&child.name, None, "pkey");
+            self.pk_names.insert(child, pk_name);
+        }
+        Ok(())
+    }
+
+    /// The table and, unless `only`, its partitions (recursively), which PostgreSQL
+    /// changes together.
+    fn targets(&self, name: &QualifiedName, only: bool) -> Vec<QualifiedName> {
+        let mut targets = vec![name.clone()];
+        if !only {
+            for partition in self.partitions(name) {
+                targets.extend(self.targets(&partition, false));
+            }
+        }
+        targets
+    }
+
+    fn partitions(&self, parent: &QualifiedName) -> Vec<QualifiedName> {
+        self.schema
+            .tables
+            .iter()
+            .filter(|t| t.partition_of.as_ref() == Some(parent))
+            .map(Table::qualified_name)
+            .collect()
+    }
+
+    fn apply_action(
+        &mut self,
+        name: &QualifiedName,
+        action: Action,
+        only: bool,
+        at: &Cursor<'_>,
+    ) -> Step {
+        if let Action::DropConstraint {
+            name: constraint, ..
+        } = &action
+        {
+            // Other constraints (unique, check, foreign keys) are not in the model, and
+            // one of an unknown name may well be one of them, so only the primary key's
+            // name does anything. PostgreSQL drops the partitions' keys with it.
+            if self.pk_names.get(name) != Some(constraint) {
+                return Ok(());
+            }
+        }
+        let targets = self.targets(name, only || !action.recurses());
+        for target in targets {
+            let is_root = &target == name;
+            self.apply_to(&target, &action, is_root)
+                .map_err(|m| at.problem(m))?;
+        }
+        Ok(())
+    }
+
+    fn apply_to(
+        &mut self,
+        name: &QualifiedName,
+        action: &Action,
+        is_root: bool,
+    ) -> std::result::Result<(), String> {
+        let table = self
+            .table_mut(name)
+            .ok_or_else(|| format!("unknown table {name}"))?;
+        match action {
+            Action::AddColumn { if_not_exists, def } => {
+                add_column(table, def, *if_not_exists)?;
+                if let Some(constraint) = &def.primary_key {
+                    let key = [def.column.name.clone()];
+                    self.add_primary_key(name, constraint.as_ref().filter(|_| is_root), &key)?;
+                }
+            }
+            Action::DropColumn {
+                if_exists,
+                name: column,
+            } => {
+                if drop_column(table, column, *if_exists)? {
+                    self.pk_names.remove(name);
+                }
+            }
+            Action::AlterType {
+                column,
+                type_name,
+                element_type,
+            } => {
+                let col = existing_column(table, column)?;
+                col.type_name.clone_from(type_name);
+                col.element_type.clone_from(element_type);
+            }
+            Action::SetNotNull(column, not_null) => {
+                existing_column(table, column)?.nullable = !*not_null;
+            }
+            Action::SetDefault(column, default) => {
+                existing_column(table, column)?.default.clone_from(default);
+            }
+            Action::SetIdentity(column, identity) => {
+                let col = existing_column(table, column)?;
+                col.identity = *identity;
+                if identity.is_some() {
+                    col.nullable = false;
+                }
+            }
+            Action::DropExpression(column) => {
+                existing_column(table, column)?.generated = None;
+            }
+            Action::AddPrimaryKey {
+                name: constraint,
+                columns,
+            } => {
+                self.add_primary_key(name, constraint.as_ref().filter(|_| is_root), columns)?;
+            }
+            Action::DropConstraint { .. } => {
+                // Resolved in `apply_action`: only the primary key matters here.
+                table.primary_key = None;
+                self.pk_names.remove(name);
+            }
+            Action::Ignored => {}
+        }
+        Ok(())
+    }
+
+    fn add_primary_key(
+        &mut self,
+        name: &QualifiedName,
+        constraint: Option<&String>,
+        columns: &[String],
+    ) -> std::result::Result<(), String> {
+        let table = self
+            .table_mut(name)
+            .ok_or_else(|| format!("unknown table {name}"))?;
+        if table.primary_key.is_some() {
+            return Err(format!("table {name} already has a primary key"));
+        }
+        set_primary_key(table, columns)?;
+        let pk_name = constraint
+            .cloned()
+            .unwrap_or_else(|| object_name(&name.name, None, "pkey"));
+        self.pk_names.insert(name.clone(), pk_name);
+        Ok(())
+    }
+
+    fn table(&self, name: &QualifiedName) -> Option<&Table> {
+        self.schema.table(&name.schema, &name.name)
+    }
+
+    fn table_mut(&mut self, name: &QualifiedName) -> Option<&mut Table> {
+        self.schema.table_mut(&name.schema, &name.name)
+    }
+}
+
+/// Turns a [`Problem`] in `path` into the crate's error.
+fn diagnostic(path: &Path, p: Problem) -> Error {
+    Error::Schema(Box::new(Diagnostic::new(path, p.line, p.column, p.message)))
+}
+
+/// Reads a possibly qualified name, unqualified names going to `public`.
+fn qualified(c: &mut Cursor<'_>) -> Step<QualifiedName> {
+    let (schema, name) = c.qualified_name()?;
+    Ok(QualifiedName::new(
+        schema.unwrap_or_else(|| DEFAULT_SCHEMA.to_owned()),
+        name,
+    ))
+}
+
+/// Skips the `*` of `ALTER TABLE name *` (descendants included, the default anyway).
+fn eat_star(c: &mut Cursor<'_>) {
+    if c.peek().is_some_and(|t| t.kind == TokenKind::Other) && c.rest().starts_with('*') {
+        c.next_token();
+    }
+}
+
+/// Whether an `ALTER TABLE` on an unknown relation only does things the model ignores
+/// (for example `OWNER TO` on a view or sequence).
+fn is_ignorable_alter(c: &Cursor<'_>) -> bool {
+    let mut probe = c.clone();
+    loop {
+        if !is_ignorable_subcommand(&probe) {
+            return false;
+        }
+        probe.skip_element();
+        if !probe.eat(&TokenKind::Comma) {
+            return probe.at_end();
+        }
+    }
+}
+
+/// Sub-commands that never change tables' columns, keys or partitioning.
+fn is_ignorable_subcommand(c: &Cursor<'_>) -> bool {
+    const IGNORED: [&str; 12] = [
+        "owner", "enable", "disable", "replica", "cluster", "reset", "validate", "inherit", "no",
+        "force", "of", "not",
+    ];
+    if IGNORED.iter().any(|kw| c.peek_kw(kw)) {
+        return true;
+    }
+    // `SET` is ignorable except for `SET SCHEMA` (a rename) and `SET DATA TYPE` (which
+    // only follows ALTER COLUMN).
+    c.peek_kw("set") && !c.peek_nth(1).is_some_and(|t| t.is_kw("schema"))
+}
+
+/// Reads one `ALTER TABLE` sub-command.
+fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
+    if is_ignorable_subcommand(c) {
+        c.skip_element();
+        return Ok(Action::Ignored);
+    }
+    if c.eat_kw("add") {
+        return alter_add(c, table);
+    }
+    if c.eat_kw("drop") {
+        return alter_drop(c);
+    }
+    if c.eat_kw("alter") {
+        if c.eat_kw("constraint") {
+            c.skip_element();
+            return Ok(Action::Ignored);
+        }
+        c.eat_kw("column");
+        let column = c.ident()?;
+        return alter_column(c, column);
+    }
+    Err(c.problem("unsupported ALTER TABLE sub-command"))
+}
+
+fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
+    const CONSTRAINT_START: [&str; 6] = [
+        "constraint",
+        "primary",
+        "unique",
+        "check",
+        "foreign",
+        "exclude",
+    ];
+    if CONSTRAINT_START.iter().any(|kw| c.peek_kw(kw)) {
+        let name = if c.eat_kw("constraint") {
+            Some(c.ident()?)
+        } else {
+            None
+        };
+        return Ok(match table_constraint(c)? {
+            Some(columns) => Action::AddPrimaryKey { name, columns },
+            None => Action::Ignored,
+        });
+    }
+    c.eat_kw("column");
+    let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
+    let def = column_def(c, table)?;
+    Ok(Action::AddColumn { if_not_exists, def })
+}
+
+fn alter_drop(c: &mut Cursor<'_>) -> Step<Action> {
+    if c.eat_kw("constraint") {
+        // Without tracking other constraints, IF EXISTS changes nothing here.
+        c.eat_kws(&["if", "exists"]);
+        let name = c.ident()?;
+        eat_drop_behavior(c);
+        return Ok(Action::DropConstraint { name });
+    }
+    c.eat_kw("column");
+    let if_exists = c.eat_kws(&["if", "exists"]);
+    let name = c.ident()?;
+    eat_drop_behavior(c);
+    Ok(Action::DropColumn { if_exists, name })
+}
+
+fn eat_drop_behavior(c: &mut Cursor<'_>) {
+    let _ = c.eat_kw("cascade") || c.eat_kw("restrict");
+}
+
+/// Reads what follows `ALTER [COLUMN] name`.
+fn alter_column(c: &mut Cursor<'_>, column: String) -> Step<Action> {
+    if c.eat_kws(&["set", "data", "type"]) || c.eat_kw("type") {
+        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        // COLLATE and USING do not change the model.
+        c.skip_element();
+        return Ok(Action::AlterType {
+            column,
+            type_name: ty.type_name,
+            element_type: ty.element_type,
+        });
+    }
+    if c.eat_kws(&["set", "not", "null"]) {
+        return Ok(Action::SetNotNull(column, true));
+    }
+    if c.eat_kws(&["drop", "not", "null"]) {
+        return Ok(Action::SetNotNull(column, false));
+    }
+    if c.eat_kws(&["set", "default"]) {
+        let default = default_expr(c, |_| false)?;
+        return Ok(Action::SetDefault(column, default));
+    }
+    if c.eat_kws(&["drop", "default"]) {
+        return Ok(Action::SetDefault(column, None));
+    }
+    if c.eat_kws(&["drop", "expression"]) {
+        c.eat_kws(&["if", "exists"]);
+        return Ok(Action::DropExpression(column));
+    }
+    if c.eat_kws(&["drop", "identity"]) {
+        c.eat_kws(&["if", "exists"]);
+        return Ok(Action::SetIdentity(column, None));
+    }
+    if c.eat_kws(&["add", "generated"]) {
+        let identity = identity_kind(c)?;
+        c.expect_kws(&["as", "identity"])?;
+        c.skip_element();
+        return Ok(Action::SetIdentity(column, Some(identity)));
+    }
+    if c.eat_kws(&["set", "generated"]) {
+        let identity = identity_kind(c)?;
+        // Sequence options may follow (`SET INCREMENT BY 2`); they do not matter here.
+        c.skip_element();
+        return Ok(Action::SetIdentity(column, Some(identity)));
+    }
+    if c.peek_kw("set") || c.peek_kw("reset") || c.peek_kw("restart") {
+        // Statistics, storage, compression, attribute options, sequence options.
+        c.skip_element();
+        return Ok(Action::Ignored);
+    }
+    Err(c.problem(format!(
+        "unsupported ALTER COLUMN sub-command for column {}",
+        quote_ident(&column)
+    )))
+}
+
+fn identity_kind(c: &mut Cursor<'_>) -> Step<Identity> {
+    if c.eat_kw("always") {
+        Ok(Identity::Always)
+    } else if c.eat_kws(&["by", "default"]) {
+        Ok(Identity::ByDefault)
+    } else {
+        Err(c.problem("expected ALWAYS or BY DEFAULT"))
+    }
+}
+
+/// Copies what a partition takes from its parent: the columns (identity excepted, as in
+/// PostgreSQL 15) and the primary key.
+fn inherit_from_parent(table: &mut Table, parent: &Table) {
+    table.columns = parent
+        .columns
+        .iter()
+        .map(|c| Column {
+            identity: None,
+            ..c.clone()
+        })
+        .collect();
+    table.primary_key.clone_from(&parent.primary_key);
+}
+
+/// Reads `( element, … )` of `CREATE TABLE` into `table`; returns the primary key's
+/// constraint name when one was given.
+fn table_elements(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
+    c.expect(&TokenKind::LParen, "(")?;
+    let mut pk_name = None;
+    if c.eat(&TokenKind::RParen) {
+        return Ok(pk_name);
+    }
+    loop {
+        if let Some(name) = table_element(c, table)? {
+            pk_name = Some(name);
+        }
+        if c.eat(&TokenKind::RParen) {
+            return Ok(pk_name);
+        }
+        c.expect(&TokenKind::Comma, ", or )")?;
+    }
+}
+
+/// Reads one column or table constraint; returns the primary key's constraint name when
+/// the element named one.
+fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
+    const CONSTRAINT_START: [&str; 5] = ["primary", "unique", "check", "foreign", "exclude"];
+    let at = c.clone();
+    if c.peek_kw("constraint") || CONSTRAINT_START.iter().any(|kw| c.peek_kw(kw)) {
+        let name = if c.eat_kw("constraint") {
+            Some(c.ident()?)
+        } else {
+            None
+        };
+        if let Some(columns) = table_constraint(c)? {
+            return primary_key_element(table, &columns, name, &at);
+        }
+        return Ok(None);
+    }
+    if c.peek_kw("like") {
+        return Err(c.problem("CREATE TABLE … (LIKE …) is not supported"));
+    }
+    let existing = c.peek().and_then(|t| match &t.kind {
+        TokenKind::Word { value, .. } => table.column(value).map(|_| value.clone()),
+        _ => None,
+    });
+    if let Some(name) = existing.filter(|_| table.partition_of.is_some()) {
+        // A partition may add constraints to the columns it got from its parent.
+        c.next_token();
+        c.eat_kws(&["with", "options"]);
+        let Some(column) = table.column_mut(&name) else {
+            return Ok(None);
+        };
+        let pk = column_constraints(c, column)?;
+        return match pk {
+            Some(pk_name) => primary_key_element(table, &[name], pk_name, &at),
+            None => Ok(None),
+        };
+    }
+    let def = column_def(c, &table.qualified_name())?;
+    add_column(table, &def, false).map_err(|m| at.problem(m))?;
+    match def.primary_key {
+        Some(pk_name) => primary_key_element(table, &[def.column.name], pk_name, &at),
+        None => Ok(None),
+    }
+}
+
+/// Sets a primary key declared inside `CREATE TABLE`.
+fn primary_key_element(
+    table: &mut Table,
+    columns: &[String],
+    name: Option<String>,
+    at: &Cursor<'_>,
+) -> Step<Option<String>> {
+    if table.primary_key.is_some() && table.partition_of.is_none() {
+        return Err(at.problem(format!(
+            "table {} has more than one primary key",
+            table.qualified_name()
+        )));
+    }
+    set_primary_key(table, columns).map_err(|m| at.problem(m))?;
+    Ok(name)
+}
+
+/// Marks `columns` as the primary key (which makes them NOT NULL).
+fn set_primary_key(table: &mut Table, columns: &[String]) -> std::result::Result<(), String> {
+    for name in columns {
+        existing_column(table, name)?.nullable = false;
+    }
+    table.primary_key = Some(columns.to_vec());
+    Ok(())
+}
+
+fn existing_column<'t>(
+    table: &'t mut Table,
+    name: &str,
+) -> std::result::Result<&'t mut Column, String> {
+    let qualified = table.qualified_name();
+    table
+        .column_mut(name)
+        .ok_or_else(|| format!("table {qualified} has no column {}", quote_ident(name)))
+}
+
+fn add_column(
+    table: &mut Table,
+    def: &ColumnDef,
+    if_not_exists: bool,
+) -> std::result::Result<(), String> {
+    if table.column(&def.column.name).is_some() {
+        return if if_not_exists {
+            Ok(())
+        } else {
+            Err(format!(
+                "column {} of {} already exists",
+                quote_ident(&def.column.name),
+                table.qualified_name()
+            ))
+        };
+    }
+    table.columns.push(def.column.clone());
+    Ok(())
+}
+
+/// Drops a column; returns whether the primary key went with it (PostgreSQL drops a
+/// constraint whose column is dropped).
+fn drop_column(
+    table: &mut Table,
+    name: &str,
+    if_exists: bool,
+) -> std::result::Result<bool, String> {
+    if table.column(name).is_none() {
+        return if if_exists {
+            Ok(false)
+        } else {
+            Err(format!(
+                "table {} has no column {}",
+                table.qualified_name(),
+                quote_ident(name)
+            ))
+        };
+    }
+    table.columns.retain(|c| c.name != name);
+    let in_key = table
+        .primary_key
+        .as_ref()
+        .is_some_and(|key| key.iter().any(|k| k == name));
+    if in_key {
+        table.primary_key = None;
+    }
+    Ok(in_key)
+}
+
+/// Reads a table constraint after its optional `CONSTRAINT name`; returns the columns of a
+/// primary key, `None` for the other kinds (which the model does not hold).
+fn table_constraint(c: &mut Cursor<'_>) -> Step<Option<Vec<String>>> {
+    if c.eat_kws(&["primary", "key"]) {
+        let columns = c.ident_list()?;
+        // Index parameters and deferrability do not matter here.
+        c.skip_element();
+        return Ok(Some(columns));
+    }
+    if ["unique", "check", "foreign", "exclude"]
+        .iter()
+        .any(|kw| c.peek_kw(kw))
+    {
+        c.skip_element();
+        return Ok(None);
+    }
+    Err(c.problem("expected PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY or EXCLUDE"))
+}
+
+/// Reads `name type [constraints]` of a column; `serial` types are expanded here since
+/// their default names the table.
+fn column_def(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<ColumnDef> {
+    let name = c.ident()?;
+    let mut column = match serial_type(c) {
+        Some(int_type) => {
+            c.next_token();
+            Column {
+                name: name.clone(),
+                type_name: int_type.to_owned(),
+                element_type: None,
+                nullable: false,
+                default: Some(serial_default(&table.schema, &table.name, &name)),
+                identity: None,
+                generated: None,
+            }
+        }
+        None => {
+            let ty = read_type(c, DEFAULT_SCHEMA)?;
+            Column {
+                name,
+                type_name: ty.type_name,
+                element_type: ty.element_type,
+                nullable: true,
+                default: None,
+                identity: None,
+                generated: None,
+            }
+        }
+    };
+    let primary_key = column_constraints(c, &mut column)?;
+    Ok(ColumnDef {
+        column,
+        primary_key,
+    })
+}
+
+/// Whether the cursor is at the end of a table element or sub-command.
+fn at_element_end(c: &Cursor<'_>) -> bool {
+    c.at_end() || c.peek_kind(&TokenKind::Comma) || c.peek_kind(&TokenKind::RParen)
+}
+
+/// Keywords that start a column constraint and so end a `DEFAULT` expression.
+fn is_constraint_start(t: &Token) -> bool {
+    const STARTS: [&str; 11] = [
+        "constraint",
+        "not",
+        "null",
+        "primary",
+        "unique",
+        "check",
+        "references",
+        "generated",
+        "collate",
+        "deferrable",
+        "initially",
+    ];
+    STARTS.iter().any(|kw| t.is_kw(kw))
+}
+
+/// Reads the constraints of a column definition into `column`; returns `Some(constraint
+/// name)` when the column is declared the primary key.
+fn column_constraints(c: &mut Cursor<'_>, column: &mut Column) -> Step<Option<Option<String>>> {
+    let mut primary_key = None;
+    while !at_element_end(c) {
+        let constraint_name = if c.eat_kw("constraint") {
+            Some(c.ident()?)
+        } else {
+            None
+        };
+        if c.eat_kws(&["not", "null"]) {
+            column.nullable = false;
+        } else if c.eat_kw("null") {
+            column.nullable = true;
+        } else if c.eat_kw("default") {
+            column.default = default_expr(c, is_constraint_start)?;
+        } else if c.eat_kws(&["primary", "key"]) {
+            column.nullable = false;
+            primary_key = Some(constraint_name);
+            index_parameters(c)?;
+        } else if c.eat_kw("unique") {
+            c.eat_kws(&["nulls", "not", "distinct"]);
+            c.eat_kws(&["nulls", "distinct"]);
+            index_parameters(c)?;
+        } else if c.eat_kw("check") {
+            c.paren_group()?;
+            c.eat_kws(&["no", "inherit"]);
+        } else if c.eat_kw("references") {
+            references(c)?;
+        } else if c.eat_kw("generated") {
+            generated(c, column)?;
+        } else if c.eat_kw("collate") {
+            c.qualified_name()?;
+        } else if c.eat_kw("deferrable") || c.eat_kws(&["not", "deferrable"]) {
+        } else if c.eat_kw("initially") {
+            if !(c.eat_kw("deferred") || c.eat_kw("immediate")) {
+                return Err(c.problem("expected DEFERRED or IMMEDIATE"));
+            }
+        } else if c.eat_kw("compression") || c.eat_kw("storage") {
+            c.ident()?;
+        } else {
+            return Err(c.problem(format!(
+                "unexpected text in the definition of column {}",
+                quote_ident(&column.name)
+            )));
+        }
+    }
+    Ok(primary_key)
+}
+
+/// Reads a `DEFAULT` expression up to a top-level token `stop` accepts: `None` for
+/// `NULL` (PostgreSQL stores no default for it).
+fn default_expr(c: &mut Cursor<'_>, stop: impl Fn(&Token) -> bool) -> Step<Option<String>> {
+    let text = c.raw_until(stop);
+    if text.is_empty() {
+        return Err(c.problem("expected an expression"));
+    }
+    if text.eq_ignore_ascii_case("null") {
+        return Ok(None);
+    }
+    Ok(Some(normalize_expr(text)))
+}
+
+/// Skips `INCLUDE (…)`, `WITH (…)` and `USING INDEX TABLESPACE x` after a key.
+fn index_parameters(c: &mut Cursor<'_>) -> Step {
+    loop {
+        if c.eat_kw("include") || c.eat_kw("with") {
+            c.paren_group()?;
+        } else if c.eat_kws(&["using", "index", "tablespace"]) {
+            c.ident()?;
+        } else {
+            return Ok(());
+        }
+    }
+}
+
+/// Skips the rest of a `REFERENCES` column constraint.
+fn references(c: &mut Cursor<'_>) -> Step {
+    c.qualified_name()?;
+    if c.peek_kind(&TokenKind::LParen) {
+        c.paren_group()?;
+    }
+    loop {
+        if c.eat_kw("match") {
+            c.ident()?;
+        } else if c.eat_kw("on") {
+            if !(c.eat_kw("delete") || c.eat_kw("update")) {
+                return Err(c.problem("expected DELETE or UPDATE"));
+            }
+            referential_action(c)?;
+        } else {
+            return Ok(());
+        }
+    }
+}
+
+fn referential_action(c: &mut Cursor<'_>) -> Step {
+    if c.eat_kws(&["no", "action"]) || c.eat_kw("restrict") || c.eat_kw("cascade") {
+        return Ok(());
+    }
+    if c.eat_kws(&["set", "null"]) || c.eat_kws(&["set", "default"]) {
+        if c.peek_kind(&TokenKind::LParen) {
+            c.paren_group()?;
+        }
+        return Ok(());
+    }
+    Err(c.problem("expected a referential action"))
+}
+
+/// Reads what follows `GENERATED` in a column definition.
+fn generated(c: &mut Cursor<'_>, column: &mut Column) -> Step {
+    if c.eat_kws(&["always", "as", "identity"]) {
+        set_identity(c, column, Identity::Always)
+    } else if c.eat_kws(&["by", "default", "as", "identity"]) {
+        set_identity(c, column, Identity::ByDefault)
+    } else if c.eat_kws(&["always", "as"]) {
+        let expr = c.paren_group()?;
+        column.generated = Some(normalize_expr(expr));
+        c.expect_kws(&["stored"])
+    } else {
+        Err(c.problem("expected ALWAYS AS IDENTITY, BY DEFAULT AS IDENTITY or ALWAYS AS (…)"))
+    }
+}
+
+fn set_identity(c: &mut Cursor<'_>, column: &mut Column, identity: Identity) -> Step {
+    column.identity = Some(identity);
+    column.nullable = false;
+    if c.peek_kind(&TokenKind::LParen) {
+        c.paren_group()?;
+    }
+    Ok(())
+}
+
+/// Reads what follows `CREATE TABLE … ( … )`: `PARTITION BY` makes the table
+/// partitioned; `INHERITS` would add columns the model cannot know, so it is refused.
+fn table_options(c: &mut Cursor<'_>, table: &mut Table) -> Step {
+    while !c.at_end() {
+        if c.eat_kws(&["partition", "by"]) {
+            table.kind = TableKind::Partitioned;
+        } else if c.peek_kw("inherits") {
+            return Err(c.problem("CREATE TABLE … INHERITS is not supported"));
+        } else if c.peek_kind(&TokenKind::LParen) {
+            c.paren_group()?;
+        } else {
+            c.next_token();
+        }
+    }
+    Ok(())
+}
+
+/// Reads a string literal.
+fn string(c: &mut Cursor<'_>) -> Step<String> {
+    match c.peek() {
+        Some(Token {
+            kind: TokenKind::String(s),
+            ..
+        }) => {
+            c.next_token();
+            Ok(s.clone())
+        }
+        _ => Err(c.problem("expected a string literal")),
+    }
+}
+
+/// Reads `( 'a', 'b', … )`.
+fn string_list(c: &mut Cursor<'_>) -> Step<Vec<String>> {
+    c.expect(&TokenKind::LParen, "(")?;
+    let mut items = Vec::new();
+    if c.eat(&TokenKind::RParen) {
+        return Ok(items);
+    }
+    loop {
+        items.push(string(c)?);
+        if c.eat(&TokenKind::RParen) {
+            return Ok(items);
+        }
+        c.expect(&TokenKind::Comma, ", or )")?;
+    }
+}
+
+/// Reads `( name type [COLLATE x], … )` of a composite type.
+fn composite_attributes(c: &mut Cursor<'_>) -> Step<Vec<Attribute>> {
+    c.expect(&TokenKind::LParen, "(")?;
+    let mut attributes = Vec::new();
+    if c.eat(&TokenKind::RParen) {
+        return Ok(attributes);
+    }
+    loop {
+        let name = c.ident()?;
+        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        if c.eat_kw("collate") {
+            c.qualified_name()?;
+        }
+        attributes.push(Attribute {
+            name,
+            type_name: ty.type_name,
+        });
+        if c.eat(&TokenKind::RParen) {
+            return Ok(attributes);
+        }
+        c.expect(&TokenKind::Comma, ", or )")?;
+    }
+}
+
+/// Reads one `DEFAULT`, `NOT NULL`, `NULL`, `CHECK` or `COLLATE` clause of a domain.
+fn domain_constraint(c: &mut Cursor<'_>, domain: &mut DomainType) -> Step {
+    if c.eat_kw("constraint") {
+        c.ident()?;
+    }
+    if c.eat_kw("default") {
+        let stop = |t: &Token| {
+            ["constraint", "not", "null", "check", "collate"]
+                .iter()
+                .any(|k| t.is_kw(k))
+        };
+        domain.default = default_expr(c, stop)?;
+    } else if c.eat_kws(&["not", "null"]) {
+        domain.nullable = false;
+    } else if c.eat_kw("null") {
+        domain.nullable = true;
+    } else if c.eat_kw("check") {
+        c.paren_group()?;
+        c.eat_kws(&["not", "valid"]);
+    } else if c.eat_kw("collate") {
+        c.qualified_name()?;
+    } else {
+        return Err(c.problem("unexpected text in CREATE DOMAIN"));
+    }
+    Ok(())
+}
+
+/// Reads `[IF NOT EXISTS] 'label' [BEFORE|AFTER 'other']` and inserts the label.
+fn add_enum_value(c: &mut Cursor<'_>, labels: &mut Vec<String>) -> Step {
+    let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
+    let label = string(c)?;
+    if labels.contains(&label) {
+        return if if_not_exists {
+            Ok(())
+        } else {
+            Err(c.problem(format!("enum label {label:?} already exists")))
+        };
+    }
+    let before = c.eat_kw("before");
+    if before || c.eat_kw("after") {
+        let at = c.clone();
+        let neighbour = string(c)?;
+        let Some(index) = labels.iter().position(|l| *l == neighbour) else {
+            return Err(at.problem(format!("unknown enum label {neighbour:?}")));
+        };
+        labels.insert(if before { index } else { index + 1 }, label);
+    } else {
+        labels.push(label);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn apply(files: &[(&str, &str)]) -> Result<DdlSchema> {
+        parse(files.iter().map(|(p, t)| (Path::new(*p), *t)))
+    }
+
+    fn error_at(files: &[(&str, &str)]) -> Diagnostic {
+        match apply(files) {
+            Err(Error::Schema(d)) => *d,
+            other => panic!("expected a schema error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_table_in_alter_names_file_and_line() {
+        let d = error_at(&[
+            ("001_init.sql", "CREATE TABLE a (id int);\n"),
+            (
+                "002_alter.sql",
+                "-- a comment\nCREATE INDEX i ON a (id);\n\nALTER TABLE\n  missing ADD COLUMN x int;\n",
+            ),
+        ]);
+        assert_eq!(d.file, Path::new("002_alter.sql"));
+        assert_eq!((d.line, d.column), (5, 3));
+        assert!(
+            d.message.contains("unknown table public.missing"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn unsupported_sub_command_names_file_and_line() {
+        let d = error_at(&[(
+            "m.sql",
+            "CREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN b int,\n  FROBNICATE b;\n",
+        )]);
+        assert_eq!(d.file, Path::new("m.sql"));
+        assert_eq!((d.line, d.column), (3, 3));
+        assert!(
+            d.message.contains("unsupported ALTER TABLE sub-command"),
+            "{}",
+            d.message
+        );
+    }
+
+    #[test]
+    fn garbage_in_create_table_names_file_and_line() {
+        let d = error_at(&[(
+            "schema.sql",
+            "CREATE TABLE ok (id int);\n\nCREATE TABLE t (\n  id int PRIMARY KEY,\n  name text WHATEVER 3\n);\n",
+        )]);
+        assert_eq!(d.file, Path::new("schema.sql"));
+        assert_eq!((d.line, d.column), (5, 13));
+        assert!(d.message.contains("column name"), "{}", d.message);
+    }
+
+    #[test]
+    fn unknown_column_in_alter_is_an_error() {
+        let d = error_at(&[(
+            "m.sql",
+            "CREATE TABLE a (id int);\nALTER TABLE a RENAME COLUMN nope TO yes;\n",
+        )]);
+        assert_eq!(d.line, 2);
+        assert!(d.message.contains("no column nope"), "{}", d.message);
+    }
+
+    #[test]
+    fn unterminated_string_is_an_error_with_a_line() {
+        let d = error_at(&[("m.sql", "CREATE TABLE a (id int);\nSELECT 'oops;\n")]);
+        assert_eq!(d.line, 2);
+    }
+
+    #[test]
+    fn alter_table_sub_commands_apply_in_order() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE IF NOT EXISTS t (a int, b text, c int);
+             CREATE TABLE IF NOT EXISTS t (zzz int);
+             ALTER TABLE t ADD COLUMN d serial, DROP COLUMN c, ALTER b SET NOT NULL;
+             ALTER TABLE ONLY t ALTER COLUMN a SET DATA TYPE bigint USING a::bigint;
+             ALTER TABLE t ALTER a SET DEFAULT 7, ADD CONSTRAINT t_key PRIMARY KEY (a, b);
+             ALTER TABLE t RENAME b TO bee;
+             ALTER TABLE t RENAME TO tt;
+             ALTER TABLE tt DROP CONSTRAINT t_key;
+             ALTER TABLE IF EXISTS nothing ADD COLUMN x int;
+             INSERT INTO tt VALUES (1, 'x');",
+        )])
+        .unwrap();
+        let t = schema.schema.table("public", "tt").unwrap();
+        let names: Vec<_> = t.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "bee", "d"]);
+        assert_eq!(t.primary_key, None);
+        let a = t.column("a").unwrap();
+        assert_eq!((a.type_name.as_str(), a.nullable), ("bigint", false));
+        assert_eq!(a.default.as_deref(), Some("7"));
+        assert_eq!(
+            t.column("d").unwrap().default.as_deref(),
+            Some("nextval('public.t_d_seq'::regclass)")
+        );
+        assert_eq!(schema.renames.len(), 2);
+        assert_eq!(schema.renames[0].line, 6);
+    }
+
+    #[test]
+    fn enum_values_are_added_where_asked() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TYPE m AS ENUM ('b');
+             ALTER TYPE m ADD VALUE 'd';
+             ALTER TYPE m ADD VALUE 'a' BEFORE 'b';
+             ALTER TYPE public.m ADD VALUE IF NOT EXISTS 'c' AFTER 'b';
+             ALTER TYPE m ADD VALUE IF NOT EXISTS 'c';",
+        )])
+        .unwrap();
+        assert_eq!(schema.schema.enums[0].labels, ["a", "b", "c", "d"]);
+    }
+
+    #[test]
+    fn migration_files_take_up_migrations_in_name_order() {
+        let dir = std::env::temp_dir().join(format!("ddl-migration-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("2024-01-02_b")).unwrap();
+        std::fs::create_dir_all(dir.join("2024-01-01_a")).unwrap();
+        for f in [
+            "2_x.up.sql",
+            "2_x.down.sql",
+            "1_init.sql",
+            "notes.txt",
+            "2024-01-02_b/up.sql",
+            "2024-01-02_b/down.sql",
+            "2024-01-01_a/up.sql",
+        ] {
+            std::fs::write(dir.join(f), "").unwrap();
+        }
+        let files: Vec<_> = migration_files(&dir)
+            .unwrap()
+            .into_iter()
+            .map(|p| p.strip_prefix(&dir).unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            files,
+            [
+                "1_init.sql",
+                "2024-01-01_a/up.sql",
+                "2024-01-02_b/up.sql",
+                "2_x.up.sql"
+            ]
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
