@@ -306,12 +306,50 @@ impl Applier {
         } else {
             pk_name = table_elements(c, &mut table)?;
         }
-        table_options(c, &mut table)?;
+        let parents = table_options(c, &mut table)?;
+        if !parents.is_empty() {
+            self.inherit_columns(&mut table, &parents)?;
+        }
         if table.primary_key.is_some() {
             let pk_name = pk_name.unwrap_or_else(|| object_name(&table.name, None, "pkey"));
             self.pk_names.insert(name, pk_name);
         }
         self.schema.tables.push(table);
+        Ok(())
+    }
+
+    /// Merges the columns of `INHERITS` parents into `table` as PostgreSQL does: the
+    /// parents' columns first (same names merged), then the table's own; a column both
+    /// declare keeps the parent's place, is NOT NULL if either says so and takes the
+    /// table's own default before the parent's.
+    fn inherit_columns(&self, table: &mut Table, parents: &[(QualifiedName, Cursor<'_>)]) -> Step {
+        let mut merged: Vec<Column> = Vec::new();
+        for (parent, at) in parents {
+            let Some(parent_table) = self.table(parent) else {
+                return Err(at.problem(format!("unknown table {parent}")));
+            };
+            for column in &parent_table.columns {
+                match merged.iter_mut().find(|m| m.name == column.name) {
+                    Some(existing) => existing.nullable &= column.nullable,
+                    None => merged.push(Column {
+                        identity: None,
+                        ..column.clone()
+                    }),
+                }
+            }
+        }
+        for own in std::mem::take(&mut table.columns) {
+            match merged.iter_mut().find(|m| m.name == own.name) {
+                Some(inherited) => {
+                    inherited.nullable &= own.nullable;
+                    if own.default.is_some() {
+                        inherited.default = own.default;
+                    }
+                }
+                None => merged.push(own),
+            }
+        }
+        table.columns = merged;
         Ok(())
     }
 
@@ -1363,20 +1401,31 @@ fn set_identity(c: &mut Cursor<'_>, column: &mut Column, identity: Identity) -> 
 }
 
 /// Reads what follows `CREATE TABLE … ( … )`: `PARTITION BY` makes the table
-/// partitioned; `INHERITS` would add columns the model cannot know, so it is refused.
-fn table_options(c: &mut Cursor<'_>, table: &mut Table) -> Step {
+/// partitioned; `INHERITS (…)` names parents, returned with where each was named.
+fn table_options<'a>(
+    c: &mut Cursor<'a>,
+    table: &mut Table,
+) -> Step<Vec<(QualifiedName, Cursor<'a>)>> {
+    let mut parents = Vec::new();
     while !c.at_end() {
         if c.eat_kws(&["partition", "by"]) {
             table.kind = TableKind::Partitioned;
-        } else if c.peek_kw("inherits") {
-            return Err(c.problem("CREATE TABLE … INHERITS is not supported"));
+        } else if c.eat_kw("inherits") {
+            c.expect(&TokenKind::LParen, "(")?;
+            loop {
+                parents.push((c.clone(), qualified(c)?));
+                if !c.eat(&TokenKind::Comma) {
+                    break;
+                }
+            }
+            c.expect(&TokenKind::RParen, ")")?;
         } else if c.peek_kind(&TokenKind::LParen) {
             c.paren_group()?;
         } else {
             c.next_token();
         }
     }
-    Ok(())
+    Ok(parents.into_iter().map(|(at, name)| (name, at)).collect())
 }
 
 /// Reads a string literal.
