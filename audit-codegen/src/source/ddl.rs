@@ -239,6 +239,8 @@ impl Applier {
             self.drop_tables(c)
         } else if c.eat_kws(&["drop", "type"]) || c.eat_kws(&["drop", "domain"]) {
             self.drop_types(c)
+        } else if c.eat_kws(&["drop", "schema"]) {
+            self.drop_schemas(c)
         } else {
             Ok(())
         }
@@ -422,31 +424,85 @@ impl Applier {
     fn alter_type(&mut self, c: &mut Cursor<'_>) -> Step {
         let name_at = c.clone();
         let name = qualified(c)?;
-        if c.eat_kws(&["owner", "to"]) {
+        if c.eat_kws(&["owner", "to"])
+            || c.peek_kw("set") && !c.peek_nth(1).is_some_and(|t| t.is_kw("schema"))
+        {
             return Ok(());
         }
-        let strict = self.mode == Mode::Ddl;
-        let Some(labels) = self.enum_labels_mut(&name) else {
-            return if strict && (c.peek_kw("add") || c.peek_kw("rename")) {
-                Err(name_at.problem(format!("unknown enum type {name}")))
+        if !self.has_type(&name) {
+            // Base and range types are not in the model; in a dump every type it alters
+            // was created before, so only migrations can get here with a mistake.
+            return if self.mode == Mode::Ddl && self.mentions_modelled_change(c) {
+                Err(name_at.problem(format!("unknown type {name}")))
             } else {
                 Ok(())
             };
-        };
-        if c.eat_kws(&["add", "value"]) {
-            return add_enum_value(c, labels);
         }
-        if c.eat_kws(&["rename", "value"]) {
-            let from = string(c)?;
-            c.expect_kws(&["to"])?;
-            let to = string(c)?;
-            let Some(label) = labels.iter_mut().find(|l| **l == from) else {
-                return Err(name_at.problem(format!("enum {name} has no label {from:?}")));
-            };
-            *label = to;
-            return Ok(());
+        if c.eat_kws(&["rename", "to"]) {
+            let to = QualifiedName::new(name.schema.clone(), c.ident()?);
+            return self.rename_type(&name, &to).map_err(|m| name_at.problem(m));
+        }
+        if c.eat_kws(&["set", "schema"]) {
+            let to = QualifiedName::new(c.ident()?, name.name.clone());
+            return self.rename_type(&name, &to).map_err(|m| name_at.problem(m));
+        }
+        if let Some(labels) = self.enum_labels_mut(&name) {
+            return alter_enum(c, labels);
+        }
+        if let Some(composite) = self.composite_mut(&name) {
+            return alter_composite(c, composite);
         }
         Err(c.problem("unsupported ALTER TYPE sub-command"))
+    }
+
+    /// Whether an `ALTER TYPE` sub-command would change a type of the model.
+    fn mentions_modelled_change(&self, c: &Cursor<'_>) -> bool {
+        ["add", "rename", "drop", "alter"]
+            .iter()
+            .any(|kw| c.peek_kw(kw))
+    }
+
+    fn composite_mut(&mut self, name: &QualifiedName) -> Option<&mut CompositeType> {
+        self.schema
+            .composites
+            .iter_mut()
+            .find(|t| t.schema == name.schema && t.name == name.name)
+    }
+
+    /// Renames a user-defined type and every reference to it, as the catalog (which refers
+    /// to types by OID) would print them afterwards.
+    fn rename_type(
+        &mut self,
+        from: &QualifiedName,
+        to: &QualifiedName,
+    ) -> std::result::Result<(), String> {
+        if self.has_type(to) {
+            return Err(format!("cannot rename {from}: type {to} already exists"));
+        }
+        let renamed = |schema: &mut String, name: &mut String| {
+            if *schema == from.schema && *name == from.name {
+                schema.clone_from(&to.schema);
+                name.clone_from(&to.name);
+            }
+        };
+        self.schema
+            .enums
+            .iter_mut()
+            .for_each(|t| renamed(&mut t.schema, &mut t.name));
+        self.schema
+            .domains
+            .iter_mut()
+            .for_each(|t| renamed(&mut t.schema, &mut t.name));
+        self.schema
+            .composites
+            .iter_mut()
+            .for_each(|t| renamed(&mut t.schema, &mut t.name));
+        let (old, new) = (from.to_sql(), to.to_sql());
+        for_each_type_reference(&mut self.schema, |type_name| retype(type_name, &old, &new));
+        for_each_expression(&mut self.schema, |expr| {
+            *expr = replace_cast(expr, &old, &new);
+        });
+        Ok(())
     }
 
     fn enum_labels_mut(&mut self, name: &QualifiedName) -> Option<&mut Vec<String>> {
@@ -512,16 +568,89 @@ impl Applier {
 
     fn drop_types(&mut self, c: &mut Cursor<'_>) -> Step {
         c.eat_kws(&["if", "exists"]);
-        loop {
-            let name = qualified(c)?;
-            let keep = |schema: &str, n: &str| !(schema == name.schema && n == name.name);
-            self.schema.enums.retain(|t| keep(&t.schema, &t.name));
-            self.schema.domains.retain(|t| keep(&t.schema, &t.name));
-            self.schema.composites.retain(|t| keep(&t.schema, &t.name));
-            if !c.eat(&TokenKind::Comma) {
-                return Ok(());
-            }
+        let mut names = vec![qualified(c)?];
+        while c.eat(&TokenKind::Comma) {
+            names.push(qualified(c)?);
         }
+        let cascade = c.eat_kw("cascade");
+        for name in names {
+            self.remove_type(&name, cascade);
+        }
+        Ok(())
+    }
+
+    /// Removes a type; with `cascade`, the columns and attributes of that type go too, as
+    /// PostgreSQL drops them.
+    fn remove_type(&mut self, name: &QualifiedName, cascade: bool) {
+        let keep = |schema: &str, n: &str| !(schema == name.schema && n == name.name);
+        self.schema.enums.retain(|t| keep(&t.schema, &t.name));
+        self.schema.domains.retain(|t| keep(&t.schema, &t.name));
+        self.schema.composites.retain(|t| keep(&t.schema, &t.name));
+        if !cascade {
+            return;
+        }
+        let sql = name.to_sql();
+        let array = format!("{sql}[]");
+        let uses = |type_name: &str| type_name == sql || type_name == array;
+        for table in &mut self.schema.tables {
+            table.columns.retain(|c| !uses(&c.type_name));
+        }
+        for composite in &mut self.schema.composites {
+            composite.attributes.retain(|a| !uses(&a.type_name));
+        }
+        let dependent_domains: Vec<_> = self
+            .schema
+            .domains
+            .iter()
+            .filter(|d| uses(&d.base_type))
+            .map(|d| QualifiedName::new(&d.schema, &d.name))
+            .collect();
+        for domain in dependent_domains {
+            self.remove_type(&domain, true);
+        }
+    }
+
+    /// `DROP SCHEMA … CASCADE` drops every table and type in it.
+    fn drop_schemas(&mut self, c: &mut Cursor<'_>) -> Step {
+        c.eat_kws(&["if", "exists"]);
+        let mut schemas = vec![c.ident()?];
+        while c.eat(&TokenKind::Comma) {
+            schemas.push(c.ident()?);
+        }
+        let in_schemas = |schema: &str| schemas.iter().any(|s| s == schema);
+        let tables: Vec<_> = self
+            .schema
+            .tables
+            .iter()
+            .filter(|t| in_schemas(&t.schema))
+            .map(Table::qualified_name)
+            .collect();
+        for table in tables {
+            self.remove_table(&table);
+        }
+        let mut types = Vec::new();
+        types.extend(
+            self.schema
+                .enums
+                .iter()
+                .map(|t| (t.schema.clone(), t.name.clone())),
+        );
+        types.extend(
+            self.schema
+                .domains
+                .iter()
+                .map(|t| (t.schema.clone(), t.name.clone())),
+        );
+        types.extend(
+            self.schema
+                .composites
+                .iter()
+                .map(|t| (t.schema.clone(), t.name.clone())),
+        );
+        for (schema, name) in types.into_iter().filter(|(s, _)| in_schemas(s)) {
+            self.remove_type(&QualifiedName::new(schema, name), true);
+        }
+        Ok(())
     }
 
     // ----- ALTER TABLE -----
@@ -658,6 +787,9 @@ impl Applier {
         }
         for t in &mut self.schema.tables {
             if t.schema == from.schema && t.name == from.name {
+                if from.schema != to.schema {
+                    move_sequence_defaults(t, &from.schema, &to.schema);
+                }
                 t.schema.clone_from(&to.schema);
                 t.name.clone_from(&to.name);
             }
@@ -841,6 +973,88 @@ impl Applier {
     }
 }
 
+/// `ALTER TABLE … SET SCHEMA` moves the sequences the table's columns own (serial
+/// columns), so their `nextval('schema.seq'::regclass)` defaults print the new schema.
+/// Without ownership information every `nextval` of a sequence in the old schema is taken
+/// to be owned, which is what serial columns produce.
+fn move_sequence_defaults(table: &mut Table, from: &str, to: &str) {
+    let literal_schema = |schema: &str| quote_ident(schema).replace('\'', "''");
+    let old_prefix = format!("nextval('{}.", literal_schema(from));
+    let new_prefix = format!("nextval('{}.", literal_schema(to));
+    for column in &mut table.columns {
+        if let Some(default) = &mut column.default {
+            if let Some(rest) = default.strip_prefix(&old_prefix) {
+                *default = format!("{new_prefix}{rest}");
+            }
+        }
+    }
+}
+
+/// Calls `f` on every type name of the model (columns, element types, attributes,
+/// domain base types).
+fn for_each_type_reference(schema: &mut Schema, mut f: impl FnMut(&mut String)) {
+    for column in schema.tables.iter_mut().flat_map(|t| t.columns.iter_mut()) {
+        f(&mut column.type_name);
+        if let Some(element) = &mut column.element_type {
+            f(element);
+        }
+    }
+    for attribute in schema
+        .composites
+        .iter_mut()
+        .flat_map(|t| t.attributes.iter_mut())
+    {
+        f(&mut attribute.type_name);
+    }
+    for domain in &mut schema.domains {
+        f(&mut domain.base_type);
+    }
+}
+
+/// Calls `f` on every default and generation expression of the model.
+fn for_each_expression(schema: &mut Schema, mut f: impl FnMut(&mut String)) {
+    for column in schema.tables.iter_mut().flat_map(|t| t.columns.iter_mut()) {
+        column
+            .default
+            .iter_mut()
+            .chain(column.generated.iter_mut())
+            .for_each(&mut f);
+    }
+    for domain in &mut schema.domains {
+        domain.default.iter_mut().for_each(&mut f);
+    }
+}
+
+/// Replaces the canonical type name `old` (or its array) by `new`.
+fn retype(type_name: &mut String, old: &str, new: &str) {
+    if type_name == old {
+        *type_name = new.to_owned();
+    } else if type_name.strip_suffix("[]") == Some(old) {
+        *type_name = format!("{new}[]");
+    }
+}
+
+/// Replaces casts to `old` (`::old`, `::old[]`) by casts to `new` in an expression, as the
+/// deparser would print them after a type rename.
+fn replace_cast(expr: &str, old: &str, new: &str) -> String {
+    let pattern = format!("::{old}");
+    let mut out = String::with_capacity(expr.len());
+    let mut rest = expr;
+    while let Some(at) = rest.find(&pattern) {
+        let after = &rest[at + pattern.len()..];
+        // `::public.mood_x` is another type: the name must end here.
+        let ends = !after.starts_with(|ch: char| ch.is_alphanumeric() || ch == '_' || ch == '$');
+        out.push_str(&rest[..at]);
+        out.push_str(if ends { "::" } else { &pattern });
+        if ends {
+            out.push_str(new);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Turns a [`Problem`] in `path` into the crate's error.
 fn diagnostic(path: &Path, p: Problem) -> Error {
     Error::Schema(Box::new(Diagnostic::new(path, p.line, p.column, p.message)))
@@ -916,15 +1130,7 @@ fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
 }
 
 fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
-    const CONSTRAINT_START: [&str; 6] = [
-        "constraint",
-        "primary",
-        "unique",
-        "check",
-        "foreign",
-        "exclude",
-    ];
-    if CONSTRAINT_START.iter().any(|kw| c.peek_kw(kw)) {
+    if starts_table_constraint(c) {
         let name = if c.eat_kw("constraint") {
             Some(c.ident()?)
         } else {
@@ -1062,9 +1268,8 @@ fn table_elements(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>>
 /// Reads one column or table constraint; returns the primary key's constraint name when
 /// the element named one.
 fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
-    const CONSTRAINT_START: [&str; 5] = ["primary", "unique", "check", "foreign", "exclude"];
     let at = c.clone();
-    if c.peek_kw("constraint") || CONSTRAINT_START.iter().any(|kw| c.peek_kw(kw)) {
+    if starts_table_constraint(c) {
         let name = if c.eat_kw("constraint") {
             Some(c.ident()?)
         } else {
@@ -1101,6 +1306,17 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> 
         Some(pk_name) => primary_key_element(table, &[def.column.name], pk_name, &at),
         None => Ok(None),
     }
+}
+
+/// Whether a table constraint (rather than a column) starts at the cursor. `EXCLUDE` is
+/// not a reserved word, so a column may be named `exclude`; the constraint is followed by
+/// `USING` or `(`.
+fn starts_table_constraint(c: &Cursor<'_>) -> bool {
+    const RESERVED_STARTS: [&str; 5] = ["constraint", "primary", "unique", "check", "foreign"];
+    RESERVED_STARTS.iter().any(|kw| c.peek_kw(kw))
+        || c.peek_kw("exclude")
+            && c.peek_nth(1)
+                .is_some_and(|t| t.is_kw("using") || t.kind == TokenKind::LParen)
 }
 
 /// Sets a primary key declared inside `CREATE TABLE`.
@@ -1509,7 +1725,84 @@ fn domain_constraint(c: &mut Cursor<'_>, domain: &mut DomainType) -> Step {
     Ok(())
 }
 
-/// Reads `[IF NOT EXISTS] 'label' [BEFORE|AFTER 'other']` and inserts the label.
+/// Reads `ADD VALUE …` or `RENAME VALUE … TO …` of an enum.
+fn alter_enum(c: &mut Cursor<'_>, labels: &mut Vec<String>) -> Step {
+    if c.eat_kws(&["add", "value"]) {
+        return add_enum_value(c, labels);
+    }
+    if c.eat_kws(&["rename", "value"]) {
+        let at = c.clone();
+        let from = string(c)?;
+        c.expect_kws(&["to"])?;
+        let to = string(c)?;
+        let Some(label) = labels.iter_mut().find(|l| **l == from) else {
+            return Err(at.problem(format!("unknown enum label {from:?}")));
+        };
+        *label = to;
+        return Ok(());
+    }
+    Err(c.problem("unsupported ALTER TYPE sub-command"))
+}
+
+/// Reads `ADD/DROP/ALTER ATTRIBUTE` (comma-separated) or `RENAME ATTRIBUTE` of a composite.
+fn alter_composite(c: &mut Cursor<'_>, composite: &mut CompositeType) -> Step {
+    if c.eat_kws(&["rename", "attribute"]) {
+        let at = c.clone();
+        let from = c.ident()?;
+        c.expect_kws(&["to"])?;
+        let to = c.ident()?;
+        let attribute = composite.attributes.iter_mut().find(|a| a.name == from);
+        let Some(attribute) = attribute else {
+            return Err(at.problem(format!("unknown attribute {}", quote_ident(&from))));
+        };
+        attribute.name = to;
+        return Ok(());
+    }
+    loop {
+        alter_composite_action(c, composite)?;
+        if !c.eat(&TokenKind::Comma) {
+            return Ok(());
+        }
+    }
+}
+
+fn alter_composite_action(c: &mut Cursor<'_>, composite: &mut CompositeType) -> Step {
+    let at = c.clone();
+    if c.eat_kws(&["add", "attribute"]) {
+        let name = c.ident()?;
+        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        c.skip_element();
+        composite.attributes.push(Attribute {
+            name,
+            type_name: ty.type_name,
+        });
+        return Ok(());
+    }
+    if c.eat_kws(&["drop", "attribute"]) {
+        c.eat_kws(&["if", "exists"]);
+        let name = c.ident()?;
+        c.skip_element();
+        composite.attributes.retain(|a| a.name != name);
+        return Ok(());
+    }
+    if c.eat_kws(&["alter", "attribute"]) {
+        let name = c.ident()?;
+        if !(c.eat_kws(&["set", "data", "type"]) || c.eat_kw("type")) {
+            return Err(c.problem("expected TYPE"));
+        }
+        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        c.skip_element();
+        let attribute = composite.attributes.iter_mut().find(|a| a.name == name);
+        let Some(attribute) = attribute else {
+            return Err(at.problem(format!("unknown attribute {}", quote_ident(&name))));
+        };
+        attribute.type_name = ty.type_name;
+        return Ok(());
+    }
+    Err(c.problem("unsupported ALTER TYPE sub-command"))
+}
+
+/// Reads `[IF NOT EXISTS] 'label [BEFORE|AFTER 'other']` and inserts the label.
 fn add_enum_value(c: &mut Cursor<'_>, labels: &mut Vec<String>) -> Step {
     let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
     let label = string(c)?;
