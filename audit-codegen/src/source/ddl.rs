@@ -982,10 +982,10 @@ fn move_sequence_defaults(table: &mut Table, from: &str, to: &str) {
     let old_prefix = format!("nextval('{}.", literal_schema(from));
     let new_prefix = format!("nextval('{}.", literal_schema(to));
     for column in &mut table.columns {
-        if let Some(default) = &mut column.default {
-            if let Some(rest) = default.strip_prefix(&old_prefix) {
-                *default = format!("{new_prefix}{rest}");
-            }
+        if let Some(default) = &mut column.default
+            && let Some(rest) = default.strip_prefix(&old_prefix)
+        {
+            *default = format!("{new_prefix}{rest}");
         }
     }
 }
