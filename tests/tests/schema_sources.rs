@@ -186,7 +186,7 @@ fn dump_and_ddl_skip_everything_that_is_not_a_table_or_type() {
     let sql = std::fs::read_to_string(fixture("dump_extras/schema.sql")).unwrap();
     let db = TestDb::with_sql("dump_extras", &sql);
     let live_schema = live::introspect(&mut db.client()).expect("live introspection");
-    assert_eq!(live_schema.tables.len(), 9);
+    assert_eq!(live_schema.tables.len(), 10);
     let text = pg_dump_schema(&db);
     let from_dump = dump::parse(std::path::Path::new("extras.dump.sql"), &text)
         .unwrap_or_else(|e| panic!("{e}"));

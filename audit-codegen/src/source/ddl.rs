@@ -301,10 +301,29 @@ impl Applier {
             if c.peek_kind(&TokenKind::LParen) {
                 pk_name = table_elements(c, &mut table)?;
             }
-        } else if c.peek_kw("of") || c.peek_kw("as") {
-            return Err(
-                c.problem("only CREATE TABLE with a column list or PARTITION OF is supported")
-            );
+        } else if c.eat_kw("of") {
+            let type_at = c.clone();
+            // A type name, not `read_type`: the parenthesis that follows is the element
+            // list, not a type modifier.
+            let type_name = qualified(c)?.to_sql();
+            let composite = self
+                .schema
+                .composites
+                .iter()
+                .find(|t| QualifiedName::new(&t.schema, &t.name).to_sql() == type_name);
+            let Some(composite) = composite else {
+                return Err(type_at.problem(format!("unknown composite type {type_name}")));
+            };
+            table.columns = composite
+                .attributes
+                .iter()
+                .map(typed_table_column)
+                .collect();
+            if c.peek_kind(&TokenKind::LParen) {
+                pk_name = table_elements(c, &mut table)?;
+            }
+        } else if c.peek_kw("as") {
+            return Err(c.problem("CREATE TABLE … AS is not supported"));
         } else {
             pk_name = table_elements(c, &mut table)?;
         }
@@ -1246,6 +1265,20 @@ fn inherit_from_parent(table: &mut Table, parent: &Table) {
     table.primary_key.clone_from(&parent.primary_key);
 }
 
+/// A column of a typed table (`CREATE TABLE … OF type`) from an attribute of its type.
+fn typed_table_column(attribute: &Attribute) -> Column {
+    let element_type = attribute.type_name.strip_suffix("[]").map(str::to_owned);
+    Column {
+        name: attribute.name.clone(),
+        type_name: attribute.type_name.clone(),
+        element_type,
+        nullable: true,
+        default: None,
+        identity: None,
+        generated: None,
+    }
+}
+
 /// Reads `( element, … )` of `CREATE TABLE` into `table`; returns the primary key's
 /// constraint name when one was given.
 fn table_elements(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
@@ -1287,8 +1320,10 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> 
         TokenKind::Word { value, .. } => table.column(value).map(|_| value.clone()),
         _ => None,
     });
-    if let Some(name) = existing.filter(|_| table.partition_of.is_some()) {
-        // A partition may add constraints to the columns it got from its parent.
+    if let Some(name) = existing {
+        // A partition or typed table may add constraints to the columns it got from its
+        // parent or type. (In a plain table a repeated name is an error PostgreSQL
+        // reports; the file is assumed to have run.)
         c.next_token();
         c.eat_kws(&["with", "options"]);
         let Some(column) = table.column_mut(&name) else {
