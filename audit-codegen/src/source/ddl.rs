@@ -210,7 +210,7 @@ impl Applier {
         let tokens = tokenize(&text).map_err(|p| diagnostic(path, p))?;
         for statement in split_statements(&tokens) {
             let mut cursor = Cursor::new(&text, statement);
-            self.statement(&mut cursor, statement)
+            self.statement(&mut cursor)
                 .map_err(|p| diagnostic(path, p))?;
         }
         Ok(())
@@ -225,8 +225,8 @@ impl Applier {
         }
     }
 
-    fn statement(&mut self, c: &mut Cursor<'_>, tokens: &[Token]) -> Step {
-        let line = tokens.first().map_or(1, |t| t.line);
+    fn statement(&mut self, c: &mut Cursor<'_>) -> Step {
+        let line = c.peek().map_or(1, |t| t.line);
         if c.eat_kw("create") {
             self.create(c)
         } else if c.eat_kws(&["alter", "table"]) {
@@ -1156,8 +1156,9 @@ fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
             None
         };
         return Ok(match table_constraint(c)? {
-            Some(columns) => Action::AddPrimaryKey { name, columns },
-            None => Action::Ignored,
+            TableConstraint::PrimaryKey(columns) => Action::AddPrimaryKey { name, columns },
+            TableConstraint::NotNull(column) => Action::SetNotNull(column, true),
+            TableConstraint::Other => Action::Ignored,
         });
     }
     c.eat_kw("column");
@@ -1308,10 +1309,16 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> 
         } else {
             None
         };
-        if let Some(columns) = table_constraint(c)? {
-            return primary_key_element(table, &columns, name, &at);
-        }
-        return Ok(None);
+        return match table_constraint(c)? {
+            TableConstraint::PrimaryKey(columns) => primary_key_element(table, &columns, name, &at),
+            TableConstraint::NotNull(column) => {
+                existing_column(table, &column)
+                    .map_err(|m| at.problem(m))?
+                    .nullable = false;
+                Ok(None)
+            }
+            TableConstraint::Other => Ok(None),
+        };
     }
     if c.peek_kw("like") {
         return Err(c.problem("CREATE TABLE … (LIKE …) is not supported"));
@@ -1439,23 +1446,37 @@ fn drop_column(
     Ok(in_key)
 }
 
-/// Reads a table constraint after its optional `CONSTRAINT name`; returns the columns of a
-/// primary key, `None` for the other kinds (which the model does not hold).
-fn table_constraint(c: &mut Cursor<'_>) -> Step<Option<Vec<String>>> {
+/// A table constraint as far as the model cares.
+enum TableConstraint {
+    /// `PRIMARY KEY (columns)`.
+    PrimaryKey(Vec<String>),
+    /// `NOT NULL column` (PostgreSQL 18 dumps NOT NULL as named table constraints).
+    NotNull(String),
+    /// `UNIQUE`, `CHECK`, `FOREIGN KEY`, `EXCLUDE`: not in the model.
+    Other,
+}
+
+/// Reads a table constraint after its optional `CONSTRAINT name`.
+fn table_constraint(c: &mut Cursor<'_>) -> Step<TableConstraint> {
     if c.eat_kws(&["primary", "key"]) {
         let columns = c.ident_list()?;
         // Index parameters and deferrability do not matter here.
         c.skip_element();
-        return Ok(Some(columns));
+        return Ok(TableConstraint::PrimaryKey(columns));
+    }
+    if c.eat_kws(&["not", "null"]) {
+        let column = c.ident()?;
+        c.skip_element();
+        return Ok(TableConstraint::NotNull(column));
     }
     if ["unique", "check", "foreign", "exclude"]
         .iter()
         .any(|kw| c.peek_kw(kw))
     {
         c.skip_element();
-        return Ok(None);
+        return Ok(TableConstraint::Other);
     }
-    Err(c.problem("expected PRIMARY KEY, UNIQUE, CHECK, FOREIGN KEY or EXCLUDE"))
+    Err(c.problem("expected PRIMARY KEY, NOT NULL, UNIQUE, CHECK, FOREIGN KEY or EXCLUDE"))
 }
 
 /// Reads `name type [constraints]` of a column; `serial` types are expanded here since
@@ -1636,7 +1657,9 @@ fn generated(c: &mut Cursor<'_>, column: &mut Column) -> Step {
     } else if c.eat_kws(&["always", "as"]) {
         let expr = c.paren_group()?;
         column.generated = Some(normalize_expr(expr));
-        c.expect_kws(&["stored"])
+        // STORED, or VIRTUAL (PostgreSQL 18, where it is also the default).
+        let _ = c.eat_kw("stored") || c.eat_kw("virtual");
+        Ok(())
     } else {
         Err(c.problem("expected ALWAYS AS IDENTITY, BY DEFAULT AS IDENTITY or ALWAYS AS (…)"))
     }
@@ -2014,5 +2037,113 @@ mod tests {
             ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn partitions_follow_their_parent() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE p (a int NOT NULL, b text DEFAULT 'x'::text, c int GENERATED ALWAYS AS IDENTITY)
+                 PARTITION BY LIST (a);
+             CREATE TABLE p1 PARTITION OF p FOR VALUES IN (1);
+             CREATE TABLE p2 (a int NOT NULL, b text, c int NOT NULL);
+             ALTER TABLE p ATTACH PARTITION p2 FOR VALUES IN (2);
+             ALTER TABLE p ADD COLUMN d date, ADD PRIMARY KEY (a, c);
+             ALTER TABLE ONLY p ALTER COLUMN b DROP DEFAULT;
+             ALTER TABLE p RENAME COLUMN d TO day;",
+        )])
+        .unwrap();
+        let p1 = schema.schema.table("public", "p1").unwrap();
+        let names: Vec<_> = p1.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c", "day"]);
+        assert_eq!(
+            p1.column("b").unwrap().default.as_deref(),
+            Some("'x'::text")
+        );
+        assert_eq!(p1.column("c").unwrap().identity, None);
+        assert_eq!(p1.primary_key, Some(vec!["a".to_owned(), "c".to_owned()]));
+        let p = schema.schema.table("public", "p").unwrap();
+        assert_eq!(p.kind, TableKind::Partitioned);
+        assert_eq!(p.column("b").unwrap().default, None);
+        let p2 = schema.schema.table("public", "p2").unwrap();
+        assert_eq!(p2.partition_of, Some(QualifiedName::new("public", "p")));
+        assert!(p2.column("day").is_some());
+        assert_eq!(schema.renames.len(), 3);
+    }
+
+    #[test]
+    fn primary_keys_are_dropped_by_their_constraint_name_only() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE a (id int PRIMARY KEY, u int UNIQUE);
+             CREATE TABLE b (id int CONSTRAINT b_key PRIMARY KEY);
+             ALTER TABLE a DROP CONSTRAINT a_u_key;
+             ALTER TABLE b DROP CONSTRAINT b_pkey;
+             ALTER TABLE a RENAME CONSTRAINT a_pkey TO a_key;
+             ALTER TABLE a RENAME TO c;
+             ALTER TABLE c DROP CONSTRAINT a_key;",
+        )])
+        .unwrap();
+        assert_eq!(
+            schema.schema.table("public", "c").unwrap().primary_key,
+            None
+        );
+        let b = schema.schema.table("public", "b").unwrap();
+        assert_eq!(b.primary_key.as_deref(), Some(&["id".to_owned()][..]));
+    }
+
+    #[test]
+    fn type_renames_reach_columns_and_cast_defaults() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TYPE mood AS ENUM ('ok');
+             CREATE TABLE t (m mood DEFAULT 'ok'::public.mood, ms mood[], mx public.mood_x);
+             ALTER TYPE mood RENAME TO feeling;",
+        )])
+        .unwrap();
+        let t = schema.schema.table("public", "t").unwrap();
+        let m = t.column("m").unwrap();
+        assert_eq!(m.type_name, "public.feeling");
+        assert_eq!(m.default.as_deref(), Some("'ok'::public.feeling"));
+        assert_eq!(t.column("ms").unwrap().type_name, "public.feeling[]");
+        assert_eq!(t.column("mx").unwrap().type_name, "public.mood_x");
+    }
+
+    #[test]
+    fn postgres_18_not_null_constraints_and_virtual_columns_are_read() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE t (a int, b int GENERATED ALWAYS AS ((a + 1)) VIRTUAL,
+                             CONSTRAINT t_a_not_null NOT NULL a);
+             CREATE TABLE u (x int);
+             ALTER TABLE u ADD CONSTRAINT u_x_not_null NOT NULL x;",
+        )])
+        .unwrap();
+        let t = schema.schema.table("public", "t").unwrap();
+        assert!(!t.column("a").unwrap().nullable);
+        assert_eq!(t.column("b").unwrap().generated.as_deref(), Some("(a + 1)"));
+        let u = schema.schema.table("public", "u").unwrap();
+        assert!(!u.column("x").unwrap().nullable);
+    }
+
+    #[test]
+    fn statements_that_do_not_shape_tables_are_skipped() {
+        let schema = apply(&[(
+            "m.sql",
+            "BEGIN;
+             CREATE TABLE t (id int);
+             CREATE TEMP TABLE scratch (x int);
+             CREATE OR REPLACE VIEW v AS SELECT 1;
+             CREATE INDEX ON t (id);
+             INSERT INTO t VALUES (1);
+             DO $$ BEGIN EXECUTE 'ALTER TABLE t DROP COLUMN id'; END $$;
+             GRANT SELECT ON t TO PUBLIC;
+             ALTER TABLE t OWNER TO someone;
+             ALTER TABLE view_or_sequence OWNER TO someone;
+             COMMIT;",
+        )])
+        .unwrap();
+        assert_eq!(schema.schema.tables.len(), 1);
+        assert_eq!(schema.schema.tables[0].columns.len(), 1);
     }
 }
