@@ -195,3 +195,17 @@ fn dump_and_ddl_skip_everything_that_is_not_a_table_or_type() {
         ddl::read(&[fixture("dump_extras/schema.sql")]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_ddl.schema, live_schema);
 }
+
+#[test]
+fn truncated_input_gives_errors_not_panics() {
+    for name in ["kitchen_sink/pg_dump.sql", "dump_extras/schema.sql"] {
+        let text = std::fs::read_to_string(fixture(name)).unwrap();
+        let cuts = text.char_indices().map(|(i, _)| i).filter(|i| i % 37 == 0);
+        for cut in cuts {
+            let prefix = &text[..cut];
+            // Either outcome is fine; a panic fails the test.
+            let _ = dump::parse(std::path::Path::new(name), prefix);
+            let _ = ddl::parse([(std::path::Path::new(name), prefix)]);
+        }
+    }
+}

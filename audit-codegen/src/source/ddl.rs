@@ -145,30 +145,31 @@ pub(crate) struct Applier {
 
 /// One sub-command of `ALTER TABLE`, read but not yet applied.
 enum Action {
-    AddColumn {
-        if_not_exists: bool,
-        def: ColumnDef,
-    },
-    DropColumn {
-        if_exists: bool,
-        name: String,
-    },
+    /// `ADD [COLUMN] [IF NOT EXISTS] definition`.
+    AddColumn { if_not_exists: bool, def: ColumnDef },
+    /// `DROP [COLUMN] [IF EXISTS] name`.
+    DropColumn { if_exists: bool, name: String },
+    /// `ALTER [COLUMN] name [SET DATA] TYPE type`.
     AlterType {
         column: String,
         type_name: String,
         element_type: Option<String>,
     },
+    /// `SET NOT NULL` (true) or `DROP NOT NULL` (false) of a column.
     SetNotNull(String, bool),
+    /// `SET DEFAULT expr` or `DROP DEFAULT` (None) of a column.
     SetDefault(String, Option<String>),
+    /// `ADD GENERATED … AS IDENTITY`, `SET GENERATED …` or `DROP IDENTITY` (None).
     SetIdentity(String, Option<Identity>),
+    /// `DROP EXPRESSION`: a generated column becomes a plain one.
     DropExpression(String),
+    /// `ADD [CONSTRAINT name] PRIMARY KEY (columns)`.
     AddPrimaryKey {
         name: Option<String>,
         columns: Vec<String>,
     },
-    DropConstraint {
-        name: String,
-    },
+    /// `DROP CONSTRAINT name`.
+    DropConstraint { name: String },
     /// A sub-command that does not change the model (`OWNER TO`, `ADD CONSTRAINT … UNIQUE`).
     Ignored,
 }
@@ -831,6 +832,9 @@ impl Applier {
     fn attach_partition(&mut self, c: &mut Cursor<'_>, parent: &QualifiedName) -> Step {
         let at = c.clone();
         let child = qualified(c)?;
+        if self.ancestors(parent).contains(&child) {
+            return Err(at.problem(format!("{child} cannot be a partition of itself")));
+        }
         let parent_key = self.table(parent).and_then(|t| t.primary_key.clone());
         let Some(table) = self.table_mut(&child) else {
             return if self.mode == Mode::Dump {
@@ -847,6 +851,22 @@ impl Applier {
             self.pk_names.insert(child, pk_name);
         }
         Ok(())
+    }
+
+    /// `name` and the tables it is a partition of, up to the root.
+    fn ancestors(&self, name: &QualifiedName) -> Vec<QualifiedName> {
+        let mut chain = vec![name.clone()];
+        while let Some(parent) = self
+            .table(chain.last().unwrap_or(name))
+            .and_then(|t| t.partition_of.clone())
+        {
+            // The model is built acyclic, but a bound keeps a mistake from looping.
+            if chain.contains(&parent) || chain.len() > self.schema.tables.len() {
+                break;
+            }
+            chain.push(parent);
+        }
+        chain
     }
 
     /// The table and, unless `only`, its partitions (recursively), which PostgreSQL
@@ -2145,5 +2165,17 @@ mod tests {
         .unwrap();
         assert_eq!(schema.schema.tables.len(), 1);
         assert_eq!(schema.schema.tables[0].columns.len(), 1);
+    }
+
+    #[test]
+    fn a_table_cannot_become_its_own_partition() {
+        let d = error_at(&[(
+            "m.sql",
+            "CREATE TABLE p (a int) PARTITION BY LIST (a);
+             CREATE TABLE q PARTITION OF p FOR VALUES IN (1) PARTITION BY LIST (a);
+             ALTER TABLE q ATTACH PARTITION p FOR VALUES IN (1);",
+        )]);
+        assert_eq!(d.line, 3);
+        assert!(d.message.contains("partition of itself"), "{}", d.message);
     }
 }
