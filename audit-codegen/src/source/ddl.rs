@@ -88,7 +88,7 @@ pub fn read_dir(dir: &Path) -> Result<DdlSchema> {
 }
 
 /// The migration files of `dir`, in the order migration tools apply them: the `*.sql`
-/// files sorted by file name, where a reversible migration (`*.up.sql`/`*.down.sql`, as
+/// files sorted by file name (numbers in names compared as numbers), where a reversible migration (`*.up.sql`/`*.down.sql`, as
 /// sqlx writes them) contributes only its `.up.sql`; for diesel-style directories
 /// (`<dir>/<version_name>/up.sql`) the `up.sql` of each subdirectory, by directory name.
 pub fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
@@ -97,8 +97,50 @@ pub fn migration_files(dir: &Path) -> Result<Vec<PathBuf>> {
         let entry = entry.map_err(|e| Error::io(dir, e))?;
         entries.push(entry.path());
     }
-    entries.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    entries.sort_by(|a, b| natural_cmp(&file_name(a), &file_name(b)));
     Ok(entries.into_iter().filter_map(migration_file).collect())
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Compares names with runs of digits compared as numbers, so `V2__b.sql` comes before
+/// `V10__a.sql` as migration tools apply them; zero-padded names sort as plain text does.
+fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        let (Some(ca), Some(cb)) = (a.chars().next(), b.chars().next()) else {
+            return a.len().cmp(&b.len());
+        };
+        if ca.is_ascii_digit() && cb.is_ascii_digit() {
+            let (na, ra) = split_digits(a);
+            let (nb, rb) = split_digits(b);
+            let (ta, tb) = (na.trim_start_matches('0'), nb.trim_start_matches('0'));
+            let order = ta
+                .len()
+                .cmp(&tb.len())
+                .then(ta.cmp(tb))
+                .then(na.len().cmp(&nb.len()));
+            if order.is_ne() {
+                return order;
+            }
+            (a, b) = (ra, rb);
+        } else {
+            if ca != cb {
+                return ca.cmp(&cb);
+            }
+            (a, b) = (&a[ca.len_utf8()..], &b[cb.len_utf8()..]);
+        }
+    }
+}
+
+/// Splits a leading run of ASCII digits off `s`.
+fn split_digits(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s.split_at(end)
 }
 
 /// The file to apply for one directory entry, if any.
@@ -2033,6 +2075,7 @@ mod tests {
         std::fs::create_dir_all(dir.join("2024-01-01_a")).unwrap();
         for f in [
             "2_x.up.sql",
+            "10_later.sql",
             "2_x.down.sql",
             "1_init.sql",
             "notes.txt",
@@ -2051,9 +2094,10 @@ mod tests {
             files,
             [
                 "1_init.sql",
+                "2_x.up.sql",
+                "10_later.sql",
                 "2024-01-01_a/up.sql",
-                "2024-01-02_b/up.sql",
-                "2_x.up.sql"
+                "2024-01-02_b/up.sql"
             ]
         );
         std::fs::remove_dir_all(&dir).unwrap();
