@@ -311,7 +311,7 @@ impl<'a> Cursor<'a> {
         if self.eat_kws(kws) {
             Ok(())
         } else {
-            Err(self.problem(format!("expected {}", kws.join(" ").to_uppercase())))
+            Err(self.syntax_error(format!("expected {}", kws.join(" ").to_uppercase())))
         }
     }
 
@@ -320,7 +320,7 @@ impl<'a> Cursor<'a> {
         if self.eat(kind) {
             Ok(())
         } else {
-            Err(self.problem(format!("expected {what}")))
+            Err(self.syntax_error(format!("expected {what}")))
         }
     }
 
@@ -334,7 +334,7 @@ impl<'a> Cursor<'a> {
                 self.pos += 1;
                 Ok(value.clone())
             }
-            _ => Err(self.problem("expected a name")),
+            _ => Err(self.syntax_error("expected a name")),
         }
     }
 
@@ -364,7 +364,7 @@ impl<'a> Cursor<'a> {
     pub fn paren_group(&mut self) -> Result<&'a str, Problem> {
         let open = self.peek().filter(|t| t.kind == TokenKind::LParen);
         let Some(open) = open else {
-            return Err(self.problem("expected ("));
+            return Err(self.syntax_error("expected ("));
         };
         self.pos += 1;
         let mut depth = 1usize;
@@ -380,7 +380,7 @@ impl<'a> Cursor<'a> {
                 _ => {}
             }
         }
-        Err(self.problem("unbalanced parentheses"))
+        Err(self.syntax_error("unbalanced parentheses"))
     }
 
     /// Reads tokens up to (not including) the first top-level token for which `stop`
@@ -422,25 +422,29 @@ impl<'a> Cursor<'a> {
 
     /// A problem at the next token (or at the last one when all were read).
     pub fn problem(&self, message: impl Into<String>) -> Problem {
-        let at = self.peek().or_else(|| self.tokens.last());
-        let message = message.into();
-        match at {
-            Some(t) if self.peek().is_some() => Problem {
-                line: t.line,
-                column: t.column,
-                message: format!("{message}, found `{}`", &self.src[t.start..t.end]),
-            },
-            Some(t) => Problem {
-                line: t.line,
-                column: t.column,
-                message: format!("{message} at the end of the statement"),
-            },
-            None => Problem {
-                line: 1,
-                column: 1,
-                message,
-            },
+        let (line, column) = self
+            .peek()
+            .or_else(|| self.tokens.last())
+            .map_or((1, 1), |t| (t.line, t.column));
+        Problem {
+            line,
+            column,
+            message: message.into(),
         }
+    }
+
+    /// A syntax error at the next token: the message is completed with the text found
+    /// there (or the end of the statement).
+    pub fn syntax_error(&self, message: impl Into<String>) -> Problem {
+        let mut problem = self.problem(message);
+        match self.peek() {
+            Some(t) => {
+                let found = &self.src[t.start..t.end];
+                problem.message.push_str(&format!(", found `{found}`"));
+            }
+            None => problem.message.push_str(" at the end of the statement"),
+        }
+        problem
     }
 }
 
@@ -538,7 +542,7 @@ pub fn canonical_type(text: &str, default_schema: &str) -> Result<CanonicalType,
     let mut cursor = Cursor::new(text, &tokens);
     let ty = read_type(&mut cursor, default_schema)?;
     if !cursor.at_end() {
-        return Err(cursor.problem("unexpected text after the type"));
+        return Err(cursor.syntax_error("unexpected text after the type"));
     }
     Ok(ty)
 }
@@ -603,7 +607,7 @@ fn read_base_type(cursor: &mut Cursor<'_>, default_schema: &str) -> Result<Strin
             kind: TokenKind::Word { value, quoted },
             ..
         }) => (value.clone(), *quoted),
-        _ => return Err(cursor.problem("expected a type name")),
+        _ => return Err(cursor.syntax_error("expected a type name")),
     };
     let (schema, name) = cursor.qualified_name()?;
     let typmods = read_typmods(cursor)?;
@@ -669,7 +673,7 @@ fn read_multiword_builtin(cursor: &mut Cursor<'_>) -> Result<Option<String>, Pro
         return Ok(builtin_name(name, &typmods));
     }
     if national {
-        return Err(cursor.problem("expected CHARACTER after NATIONAL"));
+        return Err(cursor.syntax_error("expected CHARACTER after NATIONAL"));
     }
     if cursor.eat_kws(&["bit", "varying"]) {
         let typmods = read_typmods(cursor)?;

@@ -514,7 +514,7 @@ impl Applier {
         if let Some(composite) = self.composite_mut(&name) {
             return alter_composite(c, composite);
         }
-        Err(c.problem("unsupported ALTER TYPE sub-command"))
+        Err(c.syntax_error("unsupported ALTER TYPE sub-command"))
     }
 
     /// Whether an `ALTER TYPE` sub-command would change a type of the model.
@@ -763,7 +763,7 @@ impl Applier {
         if c.at_end() {
             Ok(())
         } else {
-            Err(c.problem("expected , or the end of the ALTER TABLE statement"))
+            Err(c.syntax_error("expected , or the end of the ALTER TABLE statement"))
         }
     }
 
@@ -1207,7 +1207,7 @@ fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
         let column = c.ident()?;
         return alter_column(c, column);
     }
-    Err(c.problem("unsupported ALTER TABLE sub-command"))
+    Err(c.syntax_error("unsupported ALTER TABLE sub-command"))
 }
 
 fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
@@ -1298,7 +1298,7 @@ fn alter_column(c: &mut Cursor<'_>, column: String) -> Step<Action> {
         c.skip_element();
         return Ok(Action::Ignored);
     }
-    Err(c.problem(format!(
+    Err(c.syntax_error(format!(
         "unsupported ALTER COLUMN sub-command for column {}",
         quote_ident(&column)
     )))
@@ -1310,7 +1310,7 @@ fn identity_kind(c: &mut Cursor<'_>) -> Step<Identity> {
     } else if c.eat_kws(&["by", "default"]) {
         Ok(Identity::ByDefault)
     } else {
-        Err(c.problem("expected ALWAYS or BY DEFAULT"))
+        Err(c.syntax_error("expected ALWAYS or BY DEFAULT"))
     }
 }
 
@@ -1538,7 +1538,7 @@ fn table_constraint(c: &mut Cursor<'_>) -> Step<TableConstraint> {
         c.skip_element();
         return Ok(TableConstraint::Other);
     }
-    Err(c.problem("expected PRIMARY KEY, NOT NULL, UNIQUE, CHECK, FOREIGN KEY or EXCLUDE"))
+    Err(c.syntax_error("expected PRIMARY KEY, NOT NULL, UNIQUE, CHECK, FOREIGN KEY or EXCLUDE"))
 }
 
 /// Reads `name type [constraints]` of a column; `serial` types are expanded here since
@@ -1637,12 +1637,12 @@ fn column_constraints(c: &mut Cursor<'_>, column: &mut Column) -> Step<Option<Op
         } else if c.eat_kw("deferrable") || c.eat_kws(&["not", "deferrable"]) {
         } else if c.eat_kw("initially") {
             if !(c.eat_kw("deferred") || c.eat_kw("immediate")) {
-                return Err(c.problem("expected DEFERRED or IMMEDIATE"));
+                return Err(c.syntax_error("expected DEFERRED or IMMEDIATE"));
             }
         } else if c.eat_kw("compression") || c.eat_kw("storage") {
             c.ident()?;
         } else {
-            return Err(c.problem(format!(
+            return Err(c.syntax_error(format!(
                 "unexpected text in the definition of column {}",
                 quote_ident(&column.name)
             )));
@@ -1656,7 +1656,7 @@ fn column_constraints(c: &mut Cursor<'_>, column: &mut Column) -> Step<Option<Op
 fn default_expr(c: &mut Cursor<'_>, stop: impl Fn(&Token) -> bool) -> Step<Option<String>> {
     let text = c.raw_until(stop);
     if text.is_empty() {
-        return Err(c.problem("expected an expression"));
+        return Err(c.syntax_error("expected an expression"));
     }
     if text.eq_ignore_ascii_case("null") {
         return Ok(None);
@@ -1688,7 +1688,7 @@ fn references(c: &mut Cursor<'_>) -> Step {
             c.ident()?;
         } else if c.eat_kw("on") {
             if !(c.eat_kw("delete") || c.eat_kw("update")) {
-                return Err(c.problem("expected DELETE or UPDATE"));
+                return Err(c.syntax_error("expected DELETE or UPDATE"));
             }
             referential_action(c)?;
         } else {
@@ -1707,7 +1707,7 @@ fn referential_action(c: &mut Cursor<'_>) -> Step {
         }
         return Ok(());
     }
-    Err(c.problem("expected a referential action"))
+    Err(c.syntax_error("expected a referential action"))
 }
 
 /// Reads what follows `GENERATED` in a column definition.
@@ -1723,7 +1723,7 @@ fn generated(c: &mut Cursor<'_>, column: &mut Column) -> Step {
         let _ = c.eat_kw("stored") || c.eat_kw("virtual");
         Ok(())
     } else {
-        Err(c.problem("expected ALWAYS AS IDENTITY, BY DEFAULT AS IDENTITY or ALWAYS AS (…)"))
+        Err(c.syntax_error("expected ALWAYS AS IDENTITY, BY DEFAULT AS IDENTITY or ALWAYS AS (…)"))
     }
 }
 
@@ -1774,7 +1774,7 @@ fn string(c: &mut Cursor<'_>) -> Step<String> {
             c.next_token();
             Ok(s.clone())
         }
-        _ => Err(c.problem("expected a string literal")),
+        _ => Err(c.syntax_error("expected a string literal")),
     }
 }
 
@@ -1840,7 +1840,7 @@ fn domain_constraint(c: &mut Cursor<'_>, domain: &mut DomainType) -> Step {
     } else if c.eat_kw("collate") {
         c.qualified_name()?;
     } else {
-        return Err(c.problem("unexpected text in CREATE DOMAIN"));
+        return Err(c.syntax_error("unexpected text in CREATE DOMAIN"));
     }
     Ok(())
 }
@@ -1861,7 +1861,7 @@ fn alter_enum(c: &mut Cursor<'_>, labels: &mut Vec<String>) -> Step {
         *label = to;
         return Ok(());
     }
-    Err(c.problem("unsupported ALTER TYPE sub-command"))
+    Err(c.syntax_error("unsupported ALTER TYPE sub-command"))
 }
 
 /// Reads `ADD/DROP/ALTER ATTRIBUTE` (comma-separated) or `RENAME ATTRIBUTE` of a composite.
@@ -1908,7 +1908,7 @@ fn alter_composite_action(c: &mut Cursor<'_>, composite: &mut CompositeType) -> 
     if c.eat_kws(&["alter", "attribute"]) {
         let name = c.ident()?;
         if !(c.eat_kws(&["set", "data", "type"]) || c.eat_kw("type")) {
-            return Err(c.problem("expected TYPE"));
+            return Err(c.syntax_error("expected TYPE"));
         }
         let ty = read_type(c, DEFAULT_SCHEMA)?;
         c.skip_element();
@@ -1919,7 +1919,7 @@ fn alter_composite_action(c: &mut Cursor<'_>, composite: &mut CompositeType) -> 
         attribute.type_name = ty.type_name;
         return Ok(());
     }
-    Err(c.problem("unsupported ALTER TYPE sub-command"))
+    Err(c.syntax_error("unsupported ALTER TYPE sub-command"))
 }
 
 /// Reads `[IF NOT EXISTS] 'label [BEFORE|AFTER 'other']` and inserts the label.
@@ -1973,6 +1973,10 @@ mod tests {
         ]);
         assert_eq!(d.file, Path::new("002_alter.sql"));
         assert_eq!((d.line, d.column), (5, 3));
+        assert_eq!(
+            d.to_string(),
+            "002_alter.sql:5:3: unknown table public.missing"
+        );
         assert!(
             d.message.contains("unknown table public.missing"),
             "{}",
@@ -1988,6 +1992,7 @@ mod tests {
         )]);
         assert_eq!(d.file, Path::new("m.sql"));
         assert_eq!((d.line, d.column), (3, 3));
+        assert!(d.to_string().starts_with("m.sql:3:3: "), "{d}");
         assert!(
             d.message.contains("unsupported ALTER TABLE sub-command"),
             "{}",
@@ -2003,7 +2008,10 @@ mod tests {
         )]);
         assert_eq!(d.file, Path::new("schema.sql"));
         assert_eq!((d.line, d.column), (5, 13));
-        assert!(d.message.contains("column name"), "{}", d.message);
+        assert_eq!(
+            d.to_string(),
+            "schema.sql:5:13: unexpected text in the definition of column name, found `WHATEVER`"
+        );
     }
 
     #[test]
