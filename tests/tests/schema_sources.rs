@@ -123,6 +123,12 @@ fn migrations_read_as_the_database_they_build() {
     let live_schema = live::introspect(&mut db.client()).expect("live introspection");
     let from_ddl = ddl::read_dir(&fixture("migrations")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_ddl.schema, live_schema);
+    let from_dump = dump::parse(
+        std::path::Path::new("migrations.dump.sql"),
+        &pg_dump_schema(&db),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_dump, live_schema);
 
     let renames: Vec<(String, usize, Renamed)> = from_ddl
         .renames

@@ -342,7 +342,7 @@ impl Applier {
             inherit_from_parent(&mut table, parent_table);
             table.partition_of = Some(parent);
             if c.peek_kind(&TokenKind::LParen) {
-                pk_name = table_elements(c, &mut table)?;
+                pk_name = table_elements(c, &mut table, &self.schema)?;
             }
         } else if c.eat_kw("of") {
             let type_at = c.clone();
@@ -363,12 +363,12 @@ impl Applier {
                 .map(typed_table_column)
                 .collect();
             if c.peek_kind(&TokenKind::LParen) {
-                pk_name = table_elements(c, &mut table)?;
+                pk_name = table_elements(c, &mut table, &self.schema)?;
             }
         } else if c.peek_kw("as") {
             return Err(c.problem("CREATE TABLE … AS is not supported"));
         } else {
-            pk_name = table_elements(c, &mut table)?;
+            pk_name = table_elements(c, &mut table, &self.schema)?;
         }
         let parents = table_options(c, &mut table)?;
         if !parents.is_empty() {
@@ -1344,14 +1344,14 @@ fn typed_table_column(attribute: &Attribute) -> Column {
 
 /// Reads `( element, … )` of `CREATE TABLE` into `table`; returns the primary key's
 /// constraint name when one was given.
-fn table_elements(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
+fn table_elements(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
     c.expect(&TokenKind::LParen, "(")?;
     let mut pk_name = None;
     if c.eat(&TokenKind::RParen) {
         return Ok(pk_name);
     }
     loop {
-        if let Some(name) = table_element(c, table)? {
+        if let Some(name) = table_element(c, table, schema)? {
             pk_name = Some(name);
         }
         if c.eat(&TokenKind::RParen) {
@@ -1363,7 +1363,7 @@ fn table_elements(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>>
 
 /// Reads one column or table constraint; returns the primary key's constraint name when
 /// the element named one.
-fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> {
+fn table_element(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
     let at = c.clone();
     if starts_table_constraint(c) {
         let name = if c.eat_kw("constraint") {
@@ -1382,8 +1382,8 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table) -> Step<Option<String>> 
             TableConstraint::Other => Ok(None),
         };
     }
-    if c.peek_kw("like") {
-        return Err(c.problem("CREATE TABLE … (LIKE …) is not supported"));
+    if c.eat_kw("like") {
+        return like_clause(c, table, schema);
     }
     let existing = c.peek().and_then(|t| match &t.kind {
         TokenKind::Word { value, .. } => table.column(value).map(|_| value.clone()),
@@ -1421,6 +1421,74 @@ fn starts_table_constraint(c: &Cursor<'_>) -> bool {
         || c.peek_kw("exclude")
             && c.peek_nth(1)
                 .is_some_and(|t| t.is_kw("using") || t.kind == TokenKind::LParen)
+}
+
+/// What `LIKE source [INCLUDING …|EXCLUDING …]` copies besides names, types and NOT NULL.
+#[derive(Default)]
+struct LikeOptions {
+    defaults: bool,
+    generated: bool,
+    identity: bool,
+    indexes: bool,
+}
+
+/// Reads `LIKE source [{INCLUDING|EXCLUDING} option]…` and copies the source's columns
+/// (and, with `INCLUDING INDEXES`, its primary key) into `table`.
+fn like_clause(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
+    let at = c.clone();
+    let source = qualified(c)?;
+    let Some(source) = schema.table(&source.schema, &source.name) else {
+        return Err(at.problem(format!("unknown table {source}")));
+    };
+    let options = like_options(c)?;
+    for column in &source.columns {
+        let copy = Column {
+            default: column.default.clone().filter(|_| options.defaults),
+            generated: column.generated.clone().filter(|_| options.generated),
+            identity: column.identity.filter(|_| options.identity),
+            ..column.clone()
+        };
+        let def = ColumnDef {
+            column: copy,
+            primary_key: None,
+        };
+        add_column(table, &def, false).map_err(|m| at.problem(m))?;
+    }
+    match source.primary_key.as_ref().filter(|_| options.indexes) {
+        // The copied key gets the new table's default constraint name.
+        Some(key) => primary_key_element(table, key, None, &at),
+        None => Ok(None),
+    }
+}
+
+fn like_options(c: &mut Cursor<'_>) -> Step<LikeOptions> {
+    let mut options = LikeOptions::default();
+    loop {
+        let including = if c.eat_kw("including") {
+            true
+        } else if c.eat_kw("excluding") {
+            false
+        } else {
+            return Ok(options);
+        };
+        let option = c.ident()?;
+        match option.as_str() {
+            "defaults" => options.defaults = including,
+            "generated" => options.generated = including,
+            "identity" => options.identity = including,
+            "indexes" => options.indexes = including,
+            "all" => {
+                options = LikeOptions {
+                    defaults: including,
+                    generated: including,
+                    identity: including,
+                    indexes: including,
+                }
+            }
+            // Comments, compression, constraints, statistics, storage: not in the model.
+            _ => {}
+        }
+    }
 }
 
 /// Sets a primary key declared inside `CREATE TABLE`.
@@ -2229,5 +2297,31 @@ mod tests {
         )]);
         assert_eq!(d.line, 3);
         assert!(d.message.contains("partition of itself"), "{}", d.message);
+    }
+
+    #[test]
+    fn like_copies_columns_and_what_the_options_include() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE src (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                               v text NOT NULL DEFAULT 'x'::text);
+             CREATE TABLE plain (LIKE src, extra int);
+             CREATE TABLE full_copy (LIKE src INCLUDING ALL EXCLUDING IDENTITY);",
+        )])
+        .unwrap();
+        let plain = schema.schema.table("public", "plain").unwrap();
+        let names: Vec<_> = plain.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "v", "extra"]);
+        assert_eq!(plain.primary_key, None);
+        let v = plain.column("v").unwrap();
+        assert_eq!((v.nullable, v.default.as_deref()), (false, None));
+        assert_eq!(plain.column("id").unwrap().identity, None);
+        let full = schema.schema.table("public", "full_copy").unwrap();
+        assert_eq!(full.primary_key.as_deref(), Some(&["id".to_owned()][..]));
+        assert_eq!(
+            full.column("v").unwrap().default.as_deref(),
+            Some("'x'::text")
+        );
+        assert_eq!(full.column("id").unwrap().identity, None);
     }
 }
