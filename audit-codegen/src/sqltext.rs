@@ -256,11 +256,6 @@ impl<'a> Cursor<'a> {
         self.pos >= self.tokens.len()
     }
 
-    /// The index of the next token.
-    pub fn position(&self) -> usize {
-        self.pos
-    }
-
     /// Takes the next token.
     pub fn next_token(&mut self) -> Option<&'a Token> {
         let t = self.tokens.get(self.pos);

@@ -12,6 +12,11 @@
 //! `(a * 2)`). Write them in PostgreSQL's deparsed form to get a model identical to live
 //! introspection. `serial` columns are expanded exactly as PostgreSQL does.
 //!
+//! Other limitations: unqualified names always mean schema `public` (`SET search_path`
+//! is not followed), and `CREATE TABLE … AS` is refused since its columns come from a
+//! query. `ALTER SEQUENCE … RENAME` is not followed, so a `nextval(…)` default keeps
+//! naming the sequence's old name.
+//!
 //! The same machinery reads `pg_dump` output ([`super::dump`]), which is DDL too.
 
 use crate::error::{Diagnostic, Error, Result};
