@@ -14,13 +14,12 @@
 //!
 //! Other limitations: unqualified names always mean schema `public` (`SET search_path`
 //! is not followed), and `CREATE TABLE … AS` is refused since its columns come from a
-//! query. `ALTER SEQUENCE … RENAME` is not followed, so a `nextval(…)` default keeps
-//! naming the sequence's old name.
+//! query.
 //!
 //! The same machinery reads `pg_dump` output ([`super::dump`]), which is DDL too.
 
 use crate::error::{Diagnostic, Error, Result};
-use crate::ident::quote_ident;
+use crate::ident::{quote_ident, quote_literal};
 use crate::model::{
     Attribute, Column, CompositeType, DomainType, EnumType, Identity, QualifiedName, Schema, Table,
     TableKind,
@@ -283,6 +282,8 @@ impl Applier {
             self.alter_type(c)
         } else if c.eat_kws(&["alter", "domain"]) {
             self.alter_domain(c)
+        } else if c.eat_kws(&["alter", "sequence"]) {
+            self.alter_sequence(c)
         } else if c.eat_kws(&["drop", "table"]) {
             self.drop_tables(c)
         } else if c.eat_kws(&["drop", "type"]) || c.eat_kws(&["drop", "domain"]) {
@@ -601,6 +602,29 @@ impl Applier {
             domain.nullable = true;
         }
         // Constraints, owner and the rest do not change the model.
+        Ok(())
+    }
+
+    /// Follows sequence renames and moves into the `nextval('…'::regclass)` defaults that
+    /// name the sequence, which the catalog (referring to it by OID) prints anew.
+    fn alter_sequence(&mut self, c: &mut Cursor<'_>) -> Step {
+        c.eat_kws(&["if", "exists"]);
+        let from = qualified(c)?;
+        let to = if c.eat_kws(&["rename", "to"]) {
+            QualifiedName::new(from.schema.clone(), c.ident()?)
+        } else if c.eat_kws(&["set", "schema"]) {
+            QualifiedName::new(c.ident()?, from.name.clone())
+        } else {
+            return Ok(());
+        };
+        let nextval =
+            |q: &QualifiedName| format!("nextval({}::regclass)", quote_literal(&q.to_sql()));
+        let (old, new) = (nextval(&from), nextval(&to));
+        for_each_expression(&mut self.schema, |expr| {
+            if *expr == old {
+                expr.clone_from(&new);
+            }
+        });
         Ok(())
     }
 
@@ -2328,5 +2352,27 @@ mod tests {
             Some("'x'::text")
         );
         assert_eq!(full.column("id").unwrap().identity, None);
+    }
+
+    #[test]
+    fn sequence_renames_reach_serial_defaults() {
+        let schema = apply(&[(
+            "m.sql",
+            "CREATE TABLE t (id serial, n bigserial);
+             ALTER SEQUENCE t_id_seq RENAME TO \"Ticket Numbers\";
+             CREATE SCHEMA s;
+             ALTER SEQUENCE public.t_n_seq SET SCHEMA s;
+             ALTER SEQUENCE s.t_n_seq OWNED BY public.t.n;",
+        )])
+        .unwrap();
+        let t = schema.schema.table("public", "t").unwrap();
+        assert_eq!(
+            t.column("id").unwrap().default.as_deref(),
+            Some("nextval('public.\"Ticket Numbers\"'::regclass)")
+        );
+        assert_eq!(
+            t.column("n").unwrap().default.as_deref(),
+            Some("nextval('s.t_n_seq'::regclass)")
+        );
     }
 }
