@@ -213,13 +213,29 @@ pub fn strip_meta_commands(text: &str) -> String {
         .collect()
 }
 
-/// Splits tokens into statements at top-level semicolons (the semicolons are dropped,
-/// empty statements skipped).
+/// Splits tokens into statements at semicolons outside parentheses (a rule's `DO (a; b)`
+/// is one statement); the semicolons are dropped, empty statements skipped.
 pub fn split_statements(tokens: &[Token]) -> Vec<&[Token]> {
-    tokens
-        .split(|t| t.kind == TokenKind::Semicolon)
-        .filter(|s| !s.is_empty())
-        .collect()
+    let mut statements = Vec::new();
+    let mut start = 0;
+    let mut depth = 0usize;
+    for (i, token) in tokens.iter().enumerate() {
+        match token.kind {
+            TokenKind::LParen => depth += 1,
+            TokenKind::RParen => depth = depth.saturating_sub(1),
+            TokenKind::Semicolon if depth == 0 => {
+                if i > start {
+                    statements.push(&tokens[start..i]);
+                }
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    if tokens.len() > start {
+        statements.push(&tokens[start..]);
+    }
+    statements
 }
 
 /// A reading position in the tokens of one statement, with the helpers a hand-written
@@ -1020,5 +1036,14 @@ mod tests {
         assert_eq!((default.line, default.column), (2, 17));
         let cafe = &tokens[2];
         assert_eq!(&text[cafe.start..cafe.end], "\"café\"");
+    }
+
+    #[test]
+    fn statements_split_at_semicolons_outside_parentheses() {
+        let text = "CREATE RULE r AS ON INSERT TO t DO ALSO (SELECT 1; SELECT 2);; SELECT 3";
+        let tokens = tokenize(text).unwrap();
+        let statements = split_statements(&tokens);
+        assert_eq!(statements.len(), 2);
+        assert!(statements[1][0].is_kw("select"));
     }
 }
