@@ -541,17 +541,34 @@ fn clip(s: &str, bytes: usize) -> &str {
     &s[..end]
 }
 
+/// Tells which schema an unqualified user-defined type name refers to, the way a
+/// `search_path` would (built-in types never get here: `pg_catalog` is searched first).
+pub trait TypeResolver {
+    /// The schema of the type written unqualified as `name`.
+    fn schema_of_type(&self, name: &str) -> String;
+}
+
+/// A [`TypeResolver`] putting every unqualified user-defined type in one schema.
+#[derive(Debug, Clone, Copy)]
+pub struct InSchema<'a>(pub &'a str);
+
+impl TypeResolver for InSchema<'_> {
+    fn schema_of_type(&self, _name: &str) -> String {
+        self.0.to_owned()
+    }
+}
+
 /// Canonicalises a type written as SQL text (`int`, `varchar(20)`, `timestamp(3) with time
 /// zone`, `int[][]`, `"Sales"."Money Bag"`, `mood`) into the form of the model.
 ///
-/// Unqualified names that are not built-in types are resolved in `default_schema` (the
-/// file sources assume `search_path = public`, where extensions such as `citext` usually
-/// live too). Serial pseudo-types are not types; callers expand them with
+/// Unqualified names that are not built-in types are resolved by `types` (the file
+/// sources follow `search_path`, by default `public`, where extensions such as `citext`
+/// usually live too). Serial pseudo-types are not types; callers expand them with
 /// [`serial_type`] before reading a type.
-pub fn canonical_type(text: &str, default_schema: &str) -> Result<CanonicalType, Problem> {
+pub fn canonical_type(text: &str, types: &dyn TypeResolver) -> Result<CanonicalType, Problem> {
     let tokens = tokenize(text)?;
     let mut cursor = Cursor::new(text, &tokens);
-    let ty = read_type(&mut cursor, default_schema)?;
+    let ty = read_type(&mut cursor, types)?;
     if !cursor.at_end() {
         return Err(cursor.syntax_error("unexpected text after the type"));
     }
@@ -560,8 +577,11 @@ pub fn canonical_type(text: &str, default_schema: &str) -> Result<CanonicalType,
 
 /// Reads a type at the cursor (see [`canonical_type`]), stopping after the type's last
 /// token (typmods and array brackets included).
-pub fn read_type(cursor: &mut Cursor<'_>, default_schema: &str) -> Result<CanonicalType, Problem> {
-    let element = read_base_type(cursor, default_schema)?;
+pub fn read_type(
+    cursor: &mut Cursor<'_>,
+    types: &dyn TypeResolver,
+) -> Result<CanonicalType, Problem> {
+    let element = read_base_type(cursor, types)?;
     let array_suffix = read_array_suffix(cursor)?;
     // A catalog array name (`_int4`) comes back as `integer[]` already.
     let (element, is_array) = match element.strip_suffix("[]") {
@@ -609,7 +629,7 @@ fn read_array_suffix(cursor: &mut Cursor<'_>) -> Result<bool, Problem> {
 }
 
 /// Reads a type without array decorations and returns its canonical name.
-fn read_base_type(cursor: &mut Cursor<'_>, default_schema: &str) -> Result<String, Problem> {
+fn read_base_type(cursor: &mut Cursor<'_>, types: &dyn TypeResolver) -> Result<String, Problem> {
     if let Some(name) = read_multiword_builtin(cursor)? {
         return Ok(name);
     }
@@ -648,7 +668,7 @@ fn read_base_type(cursor: &mut Cursor<'_>, default_schema: &str) -> Result<Strin
         }
         _ => {}
     }
-    let schema = schema.unwrap_or_else(|| default_schema.to_owned());
+    let schema = schema.unwrap_or_else(|| types.schema_of_type(&name));
     // User-defined types take no typmods in the model (format_type prints none for the
     // types the model holds), so they are dropped.
     Ok(QualifiedName::new(schema, name).to_sql())
@@ -903,7 +923,7 @@ mod tests {
     use super::*;
 
     fn canon(text: &str) -> String {
-        canonical_type(text, "public").unwrap().type_name
+        canonical_type(text, &InSchema("public")).unwrap().type_name
     }
 
     #[test]
@@ -974,11 +994,11 @@ mod tests {
             "int[3][4]",
             "_int4",
         ] {
-            let t = canonical_type(written, "public").unwrap();
+            let t = canonical_type(written, &InSchema("public")).unwrap();
             assert_eq!(t.type_name, "integer[]", "{written}");
             assert_eq!(t.element_type.as_deref(), Some("integer"));
         }
-        let t = canonical_type("numeric(10, 2)[]", "public").unwrap();
+        let t = canonical_type("numeric(10, 2)[]", &InSchema("public")).unwrap();
         assert_eq!(t.element_type.as_deref(), Some("numeric(10,2)"));
         assert_eq!(canon("mood[]"), "public.mood[]");
         assert_eq!(canon("\"char\"[]"), "\"char\"[]");

@@ -112,7 +112,7 @@ fn fixture_ddl_reads_as_the_live_model() {
 #[test]
 fn migrations_read_as_the_database_they_build() {
     let files = ddl::migration_files(&fixture("migrations")).unwrap();
-    assert_eq!(files.len(), 5);
+    assert_eq!(files.len(), 6);
     let db = TestDb::new("migrations");
     for file in &files {
         let sql = std::fs::read_to_string(file).unwrap();
@@ -182,6 +182,11 @@ fn migrations_read_as_the_database_they_build() {
             "0005_types_renamed.sql".to_owned(),
             5,
             table(("public", "Order"), ("archive", "Order")),
+        ),
+        (
+            "0006_search_path.sql".to_owned(),
+            5,
+            column("archive", "Order", "Total", "total"),
         ),
     ];
     assert_eq!(renames, expected);

@@ -12,9 +12,10 @@
 //! `(a * 2)`). Write them in PostgreSQL's deparsed form to get a model identical to live
 //! introspection. `serial` columns are expanded exactly as PostgreSQL does.
 //!
-//! Other limitations: unqualified names always mean schema `public` (`SET search_path`
-//! is not followed), and `CREATE TABLE … AS` is refused since its columns come from a
-//! query.
+//! Unqualified names follow `SET search_path` (reset to `public` at the start of each
+//! file, as each migration usually runs in its own session); a name not found on the path
+//! is taken to be in its first schema (extension types such as `citext` included).
+//! `CREATE TABLE … AS` is refused since its columns come from a query.
 //!
 //! The same machinery reads `pg_dump` output ([`super::dump`]), which is DDL too.
 
@@ -25,14 +26,14 @@ use crate::model::{
     TableKind,
 };
 use crate::sqltext::{
-    Cursor, Problem, Token, TokenKind, normalize_expr, object_name, read_type, serial_default,
-    serial_type, split_statements, strip_meta_commands, tokenize,
+    Cursor, Problem, Token, TokenKind, TypeResolver, normalize_expr, object_name, read_type,
+    serial_default, serial_type, split_statements, strip_meta_commands, tokenize,
 };
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-/// The schema unqualified names resolve to (the file sources assume `search_path =
-/// public`).
+/// The schema of PostgreSQL's default `search_path` (`"$user", public`; no schemas named
+/// after roles are assumed).
 const DEFAULT_SCHEMA: &str = "public";
 
 /// The model built from DDL files, with the renames they made.
@@ -187,6 +188,65 @@ pub(crate) struct Applier {
     renames: Vec<Rename>,
     /// The file being applied, for renames.
     file: PathBuf,
+    /// The schemas of the `search_path` in effect, `$user` and `pg_*` left out.
+    search_path: Vec<String>,
+}
+
+/// Resolves unqualified names like PostgreSQL does with a `search_path`: the first schema
+/// of the path that has the object, or (for new objects and unknown names) the first
+/// schema of the path.
+struct Resolver<'s> {
+    schema: &'s Schema,
+    search_path: &'s [String],
+}
+
+impl Resolver<'_> {
+    /// The schema new objects are created in.
+    fn creation_schema(&self) -> String {
+        self.search_path
+            .first()
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_SCHEMA.to_owned())
+    }
+
+    /// The name a new object written as `(schema, name)` gets.
+    fn new_name(&self, (schema, name): (Option<String>, String)) -> QualifiedName {
+        QualifiedName::new(schema.unwrap_or_else(|| self.creation_schema()), name)
+    }
+
+    /// The existing table written as `(schema, name)` (or where it would be).
+    fn table_name(&self, (schema, name): (Option<String>, String)) -> QualifiedName {
+        let exists = |s: &String| self.schema.table(s, &name).is_some();
+        let schema = schema.or_else(|| self.search_path.iter().find(|s| exists(s)).cloned());
+        self.new_name((schema, name))
+    }
+
+    /// The existing user-defined type written as `(schema, name)` (or where it would be).
+    fn type_name(&self, (schema, name): (Option<String>, String)) -> QualifiedName {
+        let schema = schema.unwrap_or_else(|| self.schema_of_type(&name));
+        QualifiedName::new(schema, name)
+    }
+
+    fn has_type(&self, schema: &str, name: &str) -> bool {
+        let is = |s: &str, n: &str| s == schema && n == name;
+        self.schema.enums.iter().any(|t| is(&t.schema, &t.name))
+            || self.schema.domains.iter().any(|t| is(&t.schema, &t.name))
+            || self
+                .schema
+                .composites
+                .iter()
+                .any(|t| is(&t.schema, &t.name))
+    }
+}
+
+impl TypeResolver for Resolver<'_> {
+    fn schema_of_type(&self, name: &str) -> String {
+        self.search_path
+            .iter()
+            .find(|s| self.has_type(s, name))
+            .cloned()
+            .unwrap_or_else(|| self.creation_schema())
+    }
 }
 
 /// One sub-command of `ALTER TABLE`, read but not yet applied.
@@ -247,12 +307,22 @@ impl Applier {
             pk_names: HashMap::new(),
             renames: Vec::new(),
             file: PathBuf::new(),
+            search_path: vec![DEFAULT_SCHEMA.to_owned()],
+        }
+    }
+
+    fn resolver(&self) -> Resolver<'_> {
+        Resolver {
+            schema: &self.schema,
+            search_path: &self.search_path,
         }
     }
 
     /// Applies every statement of one file.
     pub(crate) fn apply_file(&mut self, path: &Path, text: &str) -> Result<()> {
         self.file = path.to_path_buf();
+        // Each file starts in a new session as far as the search path goes.
+        self.search_path = vec![DEFAULT_SCHEMA.to_owned()];
         let text = strip_meta_commands(text);
         let tokens = tokenize(&text).map_err(|p| diagnostic(path, p))?;
         for statement in split_statements(&tokens) {
@@ -290,6 +360,9 @@ impl Applier {
             self.drop_types(c)
         } else if c.eat_kws(&["drop", "schema"]) {
             self.drop_schemas(c)
+        } else if let Some(path) = search_path_change(c)? {
+            self.search_path = path;
+            Ok(())
         } else {
             Ok(())
         }
@@ -322,7 +395,7 @@ impl Applier {
     fn create_table(&mut self, c: &mut Cursor<'_>) -> Step {
         let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().new_name(c.qualified_name()?);
         if self.table(&name).is_some() {
             return if if_not_exists {
                 Ok(())
@@ -341,20 +414,20 @@ impl Applier {
         let mut pk_name = None;
         if c.eat_kws(&["partition", "of"]) {
             let parent_at = c.clone();
-            let parent = qualified(c)?;
+            let parent = self.resolver().table_name(c.qualified_name()?);
             let Some(parent_table) = self.table(&parent) else {
                 return Err(parent_at.problem(format!("unknown table {parent}")));
             };
             inherit_from_parent(&mut table, parent_table);
             table.partition_of = Some(parent);
             if c.peek_kind(&TokenKind::LParen) {
-                pk_name = table_elements(c, &mut table, &self.schema)?;
+                pk_name = table_elements(c, &mut table, &self.resolver())?;
             }
         } else if c.eat_kw("of") {
             let type_at = c.clone();
             // A type name, not `read_type`: the parenthesis that follows is the element
             // list, not a type modifier.
-            let type_name = qualified(c)?.to_sql();
+            let type_name = self.resolver().type_name(c.qualified_name()?).to_sql();
             let composite = self
                 .schema
                 .composites
@@ -369,16 +442,16 @@ impl Applier {
                 .map(typed_table_column)
                 .collect();
             if c.peek_kind(&TokenKind::LParen) {
-                pk_name = table_elements(c, &mut table, &self.schema)?;
+                pk_name = table_elements(c, &mut table, &self.resolver())?;
             }
         } else if c.peek_kw("as") {
             return Err(c.problem("CREATE TABLE … AS is not supported"));
         } else {
-            pk_name = table_elements(c, &mut table, &self.schema)?;
+            pk_name = table_elements(c, &mut table, &self.resolver())?;
         }
         let parents = table_options(c, &mut table)?;
         if !parents.is_empty() {
-            self.inherit_columns(&mut table, &parents)?;
+            self.inherit_columns(&mut table, parents)?;
         }
         if table.primary_key.is_some() {
             let pk_name = pk_name.unwrap_or_else(|| object_name(&table.name, None, "pkey"));
@@ -392,10 +465,11 @@ impl Applier {
     /// parents' columns first (same names merged), then the table's own; a column both
     /// declare keeps the parent's place, is NOT NULL if either says so and takes the
     /// table's own default before the parent's.
-    fn inherit_columns(&self, table: &mut Table, parents: &[(QualifiedName, Cursor<'_>)]) -> Step {
+    fn inherit_columns(&self, table: &mut Table, parents: Vec<(RawName, Cursor<'_>)>) -> Step {
         let mut merged: Vec<Column> = Vec::new();
         for (parent, at) in parents {
-            let Some(parent_table) = self.table(parent) else {
+            let parent = self.resolver().table_name(parent);
+            let Some(parent_table) = self.table(&parent) else {
                 return Err(at.problem(format!("unknown table {parent}")));
             };
             for column in &parent_table.columns {
@@ -427,7 +501,7 @@ impl Applier {
 
     fn create_type(&mut self, c: &mut Cursor<'_>) -> Step {
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().new_name(c.qualified_name()?);
         if !c.eat_kw("as") {
             // Shell and base types (`CREATE TYPE x (INPUT = …)`) are not in the model.
             return Ok(());
@@ -443,7 +517,7 @@ impl Applier {
                 labels,
             });
         } else if c.peek_kind(&TokenKind::LParen) {
-            let attributes = composite_attributes(c)?;
+            let attributes = composite_attributes(c, &self.resolver())?;
             self.schema.composites.push(CompositeType {
                 schema: name.schema,
                 name: name.name,
@@ -456,12 +530,12 @@ impl Applier {
 
     fn create_domain(&mut self, c: &mut Cursor<'_>) -> Step {
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().new_name(c.qualified_name()?);
         if self.has_type(&name) {
             return Err(name_at.problem(format!("type {name} already exists")));
         }
         c.eat_kw("as");
-        let base = read_type(c, DEFAULT_SCHEMA)?;
+        let base = read_type(c, &self.resolver())?;
         let mut domain = DomainType {
             schema: name.schema,
             name: name.name,
@@ -491,7 +565,7 @@ impl Applier {
 
     fn alter_type(&mut self, c: &mut Cursor<'_>) -> Step {
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().type_name(c.qualified_name()?);
         if c.eat_kws(&["owner", "to"])
             || c.peek_kw("set") && !c.peek_nth(1).is_some_and(|t| t.is_kw("schema"))
         {
@@ -517,8 +591,12 @@ impl Applier {
         if let Some(labels) = self.enum_labels_mut(&name) {
             return alter_enum(c, labels);
         }
-        if let Some(composite) = self.composite_mut(&name) {
-            return alter_composite(c, composite);
+        if let Some(index) = self.composite_index(&name) {
+            // Changed on a copy: reading attribute types needs the whole schema.
+            let mut composite = self.schema.composites[index].clone();
+            alter_composite(c, &mut composite, &self.resolver())?;
+            self.schema.composites[index] = composite;
+            return Ok(());
         }
         Err(c.syntax_error("unsupported ALTER TYPE sub-command"))
     }
@@ -530,11 +608,11 @@ impl Applier {
             .any(|kw| c.peek_kw(kw))
     }
 
-    fn composite_mut(&mut self, name: &QualifiedName) -> Option<&mut CompositeType> {
+    fn composite_index(&self, name: &QualifiedName) -> Option<usize> {
         self.schema
             .composites
-            .iter_mut()
-            .find(|t| t.schema == name.schema && t.name == name.name)
+            .iter()
+            .position(|t| t.schema == name.schema && t.name == name.name)
     }
 
     /// Renames a user-defined type and every reference to it, as the catalog (which refers
@@ -583,7 +661,7 @@ impl Applier {
 
     fn alter_domain(&mut self, c: &mut Cursor<'_>) -> Step {
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().type_name(c.qualified_name()?);
         let domain = self
             .schema
             .domains
@@ -609,7 +687,9 @@ impl Applier {
     /// name the sequence, which the catalog (referring to it by OID) prints anew.
     fn alter_sequence(&mut self, c: &mut Cursor<'_>) -> Step {
         c.eat_kws(&["if", "exists"]);
-        let from = qualified(c)?;
+        // Sequences are not tracked: an unqualified one is taken to be in the first schema
+        // of the path.
+        let from = self.resolver().new_name(c.qualified_name()?);
         let to = if c.eat_kws(&["rename", "to"]) {
             QualifiedName::new(from.schema.clone(), c.ident()?)
         } else if c.eat_kws(&["set", "schema"]) {
@@ -634,7 +714,7 @@ impl Applier {
         let if_exists = c.eat_kws(&["if", "exists"]);
         loop {
             let name_at = c.clone();
-            let name = qualified(c)?;
+            let name = self.resolver().table_name(c.qualified_name()?);
             if self.table(&name).is_some() {
                 self.remove_table(&name);
             } else if !if_exists {
@@ -659,9 +739,9 @@ impl Applier {
 
     fn drop_types(&mut self, c: &mut Cursor<'_>) -> Step {
         c.eat_kws(&["if", "exists"]);
-        let mut names = vec![qualified(c)?];
+        let mut names = vec![self.resolver().type_name(c.qualified_name()?)];
         while c.eat(&TokenKind::Comma) {
-            names.push(qualified(c)?);
+            names.push(self.resolver().type_name(c.qualified_name()?));
         }
         let cascade = c.eat_kw("cascade");
         for name in names {
@@ -750,7 +830,7 @@ impl Applier {
         let if_exists = c.eat_kws(&["if", "exists"]);
         let only = c.eat_kw("only");
         let name_at = c.clone();
-        let name = qualified(c)?;
+        let name = self.resolver().table_name(c.qualified_name()?);
         eat_star(c);
         let known = self.table(&name).is_some();
         let unknown_is_fine = if_exists || self.mode == Mode::Dump;
@@ -775,7 +855,7 @@ impl Applier {
             return self.attach_partition(c, &name);
         }
         if c.eat_kws(&["detach", "partition"]) {
-            let partition = qualified(c)?;
+            let partition = self.resolver().table_name(c.qualified_name()?);
             if let Some(t) = self.table_mut(&partition) {
                 t.partition_of = None;
             }
@@ -783,7 +863,7 @@ impl Applier {
         }
         loop {
             let at = c.clone();
-            let action = alter_action(c, &name)?;
+            let action = alter_action(c, &name, &self.resolver())?;
             self.apply_action(&name, action, only, &at)?;
             if !c.eat(&TokenKind::Comma) {
                 break;
@@ -902,7 +982,7 @@ impl Applier {
 
     fn attach_partition(&mut self, c: &mut Cursor<'_>, parent: &QualifiedName) -> Step {
         let at = c.clone();
-        let child = qualified(c)?;
+        let child = self.resolver().table_name(c.qualified_name()?);
         if self.ancestors(parent).contains(&child) {
             return Err(at.problem(format!("{child} cannot be a partition of itself")));
         }
@@ -1170,14 +1250,89 @@ fn diagnostic(path: &Path, p: Problem) -> Error {
     Error::Schema(Box::new(Diagnostic::new(path, p.line, p.column, p.message)))
 }
 
-/// Reads a possibly qualified name, unqualified names going to `public`.
-fn qualified(c: &mut Cursor<'_>) -> Step<QualifiedName> {
-    let (schema, name) = c.qualified_name()?;
-    Ok(QualifiedName::new(
-        schema.unwrap_or_else(|| DEFAULT_SCHEMA.to_owned()),
-        name,
-    ))
+/// Reads a change of `search_path`: `SET [SESSION|LOCAL] search_path {TO|=} …`, `RESET
+/// search_path`, or `SELECT [pg_catalog.]set_config('search_path', '…', …)` as `pg_dump`
+/// writes it. `None` when the statement is something else.
+fn search_path_change(c: &mut Cursor<'_>) -> Step<Option<Vec<String>>> {
+    if c.eat_kws(&["reset", "search_path"]) {
+        return Ok(Some(vec![DEFAULT_SCHEMA.to_owned()]));
+    }
+    if c.eat_kw("set") {
+        let _ = c.eat_kw("session") || c.eat_kw("local");
+        if !c.eat_kw("search_path") {
+            return Ok(None);
+        }
+        return set_search_path(c).map(Some);
+    }
+    if c.eat_kw("select") {
+        if c.eat_kw("pg_catalog") {
+            c.expect(&TokenKind::Period, ".")?;
+        }
+        if !c.eat_kw("set_config") {
+            return Ok(None);
+        }
+        c.expect(&TokenKind::LParen, "(")?;
+        if string(c)? != "search_path" {
+            return Ok(None);
+        }
+        c.expect(&TokenKind::Comma, ",")?;
+        return Ok(Some(search_path_from_config(&string(c)?)));
+    }
+    Ok(None)
 }
+
+/// Reads `{TO|=} DEFAULT` or `{TO|=} schema, …` (names or string literals).
+fn set_search_path(c: &mut Cursor<'_>) -> Step<Vec<String>> {
+    let equals = c.peek().is_some_and(|t| t.kind == TokenKind::Other) && c.rest().starts_with('=');
+    if !(c.eat_kw("to") || equals && c.next_token().is_some()) {
+        return Err(c.syntax_error("expected TO or ="));
+    }
+    if c.eat_kw("default") {
+        return Ok(vec![DEFAULT_SCHEMA.to_owned()]);
+    }
+    let mut schemas = Vec::new();
+    loop {
+        let schema = match c.peek().map(|t| &t.kind) {
+            Some(TokenKind::String(s)) => s.clone(),
+            Some(TokenKind::Word { value, .. }) => value.clone(),
+            _ => return Err(c.syntax_error("expected a schema name")),
+        };
+        c.next_token();
+        schemas.push(schema);
+        if !c.eat(&TokenKind::Comma) {
+            return Ok(searched_schemas(schemas));
+        }
+    }
+}
+
+/// Splits a `search_path` setting value (`"$user", public`) into schema names, folding
+/// unquoted names and unquoting quoted ones.
+fn search_path_from_config(value: &str) -> Vec<String> {
+    let schemas = value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(
+            |s| match s.strip_prefix('"').and_then(|s| s.strip_suffix('"')) {
+                Some(quoted) => quoted.replace("\"\"", "\""),
+                None => s.to_ascii_lowercase(),
+            },
+        )
+        .collect();
+    searched_schemas(schemas)
+}
+
+/// Leaves out `$user` (no role schemas are assumed) and system schemas, which hold no
+/// tables or types of the model.
+fn searched_schemas(schemas: Vec<String>) -> Vec<String> {
+    schemas
+        .into_iter()
+        .filter(|s| s != "$user" && !s.starts_with("pg_"))
+        .collect()
+}
+
+/// A name as written: optional schema and name.
+type RawName = (Option<String>, String);
 
 /// Skips the `*` of `ALTER TABLE name *` (descendants included, the default anyway).
 fn eat_star(c: &mut Cursor<'_>) {
@@ -1216,13 +1371,13 @@ fn is_ignorable_subcommand(c: &Cursor<'_>) -> bool {
 }
 
 /// Reads one `ALTER TABLE` sub-command.
-fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
+fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName, names: &Resolver<'_>) -> Step<Action> {
     if is_ignorable_subcommand(c) {
         c.skip_element();
         return Ok(Action::Ignored);
     }
     if c.eat_kw("add") {
-        return alter_add(c, table);
+        return alter_add(c, table, names);
     }
     if c.eat_kw("drop") {
         return alter_drop(c);
@@ -1234,12 +1389,12 @@ fn alter_action(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
         }
         c.eat_kw("column");
         let column = c.ident()?;
-        return alter_column(c, column);
+        return alter_column(c, column, names);
     }
     Err(c.syntax_error("unsupported ALTER TABLE sub-command"))
 }
 
-fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
+fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName, names: &Resolver<'_>) -> Step<Action> {
     if starts_table_constraint(c) {
         let name = if c.eat_kw("constraint") {
             Some(c.ident()?)
@@ -1254,7 +1409,7 @@ fn alter_add(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<Action> {
     }
     c.eat_kw("column");
     let if_not_exists = c.eat_kws(&["if", "not", "exists"]);
-    let def = column_def(c, table)?;
+    let def = column_def(c, table, names)?;
     Ok(Action::AddColumn { if_not_exists, def })
 }
 
@@ -1278,9 +1433,9 @@ fn eat_drop_behavior(c: &mut Cursor<'_>) {
 }
 
 /// Reads what follows `ALTER [COLUMN] name`.
-fn alter_column(c: &mut Cursor<'_>, column: String) -> Step<Action> {
+fn alter_column(c: &mut Cursor<'_>, column: String, names: &Resolver<'_>) -> Step<Action> {
     if c.eat_kws(&["set", "data", "type"]) || c.eat_kw("type") {
-        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        let ty = read_type(c, names)?;
         // COLLATE and USING do not change the model.
         c.skip_element();
         return Ok(Action::AlterType {
@@ -1373,14 +1528,18 @@ fn typed_table_column(attribute: &Attribute) -> Column {
 
 /// Reads `( element, … )` of `CREATE TABLE` into `table`; returns the primary key's
 /// constraint name when one was given.
-fn table_elements(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
+fn table_elements(
+    c: &mut Cursor<'_>,
+    table: &mut Table,
+    names: &Resolver<'_>,
+) -> Step<Option<String>> {
     c.expect(&TokenKind::LParen, "(")?;
     let mut pk_name = None;
     if c.eat(&TokenKind::RParen) {
         return Ok(pk_name);
     }
     loop {
-        if let Some(name) = table_element(c, table, schema)? {
+        if let Some(name) = table_element(c, table, names)? {
             pk_name = Some(name);
         }
         if c.eat(&TokenKind::RParen) {
@@ -1392,7 +1551,11 @@ fn table_elements(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Ste
 
 /// Reads one column or table constraint; returns the primary key's constraint name when
 /// the element named one.
-fn table_element(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
+fn table_element(
+    c: &mut Cursor<'_>,
+    table: &mut Table,
+    names: &Resolver<'_>,
+) -> Step<Option<String>> {
     let at = c.clone();
     if starts_table_constraint(c) {
         let name = if c.eat_kw("constraint") {
@@ -1412,7 +1575,7 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step
         };
     }
     if c.eat_kw("like") {
-        return like_clause(c, table, schema);
+        return like_clause(c, table, names);
     }
     let existing = c.peek().and_then(|t| match &t.kind {
         TokenKind::Word { value, .. } => table.column(value).map(|_| value.clone()),
@@ -1433,7 +1596,7 @@ fn table_element(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step
             None => Ok(None),
         };
     }
-    let def = column_def(c, &table.qualified_name())?;
+    let def = column_def(c, &table.qualified_name(), names)?;
     add_column(table, &def, false).map_err(|m| at.problem(m))?;
     match def.primary_key {
         Some(pk_name) => primary_key_element(table, &[def.column.name], pk_name, &at),
@@ -1463,10 +1626,14 @@ struct LikeOptions {
 
 /// Reads `LIKE source [{INCLUDING|EXCLUDING} option]…` and copies the source's columns
 /// (and, with `INCLUDING INDEXES`, its primary key) into `table`.
-fn like_clause(c: &mut Cursor<'_>, table: &mut Table, schema: &Schema) -> Step<Option<String>> {
+fn like_clause(
+    c: &mut Cursor<'_>,
+    table: &mut Table,
+    names: &Resolver<'_>,
+) -> Step<Option<String>> {
     let at = c.clone();
-    let source = qualified(c)?;
-    let Some(source) = schema.table(&source.schema, &source.name) else {
+    let source = names.table_name(c.qualified_name()?);
+    let Some(source) = names.schema.table(&source.schema, &source.name) else {
         return Err(at.problem(format!("unknown table {source}")));
     };
     let options = like_options(c)?;
@@ -1640,7 +1807,7 @@ fn table_constraint(c: &mut Cursor<'_>) -> Step<TableConstraint> {
 
 /// Reads `name type [constraints]` of a column; `serial` types are expanded here since
 /// their default names the table.
-fn column_def(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<ColumnDef> {
+fn column_def(c: &mut Cursor<'_>, table: &QualifiedName, names: &Resolver<'_>) -> Step<ColumnDef> {
     let name = c.ident()?;
     let mut column = match serial_type(c) {
         Some(int_type) => {
@@ -1656,7 +1823,7 @@ fn column_def(c: &mut Cursor<'_>, table: &QualifiedName) -> Step<ColumnDef> {
             }
         }
         None => {
-            let ty = read_type(c, DEFAULT_SCHEMA)?;
+            let ty = read_type(c, names)?;
             Column {
                 name,
                 type_name: ty.type_name,
@@ -1835,10 +2002,7 @@ fn set_identity(c: &mut Cursor<'_>, column: &mut Column, identity: Identity) -> 
 
 /// Reads what follows `CREATE TABLE … ( … )`: `PARTITION BY` makes the table
 /// partitioned; `INHERITS (…)` names parents, returned with where each was named.
-fn table_options<'a>(
-    c: &mut Cursor<'a>,
-    table: &mut Table,
-) -> Step<Vec<(QualifiedName, Cursor<'a>)>> {
+fn table_options<'a>(c: &mut Cursor<'a>, table: &mut Table) -> Step<Vec<(RawName, Cursor<'a>)>> {
     let mut parents = Vec::new();
     while !c.at_end() {
         if c.eat_kws(&["partition", "by"]) {
@@ -1846,7 +2010,7 @@ fn table_options<'a>(
         } else if c.eat_kw("inherits") {
             c.expect(&TokenKind::LParen, "(")?;
             loop {
-                parents.push((c.clone(), qualified(c)?));
+                parents.push((c.clone(), c.qualified_name()?));
                 if !c.eat(&TokenKind::Comma) {
                     break;
                 }
@@ -1892,7 +2056,7 @@ fn string_list(c: &mut Cursor<'_>) -> Step<Vec<String>> {
 }
 
 /// Reads `( name type [COLLATE x], … )` of a composite type.
-fn composite_attributes(c: &mut Cursor<'_>) -> Step<Vec<Attribute>> {
+fn composite_attributes(c: &mut Cursor<'_>, names: &Resolver<'_>) -> Step<Vec<Attribute>> {
     c.expect(&TokenKind::LParen, "(")?;
     let mut attributes = Vec::new();
     if c.eat(&TokenKind::RParen) {
@@ -1900,7 +2064,7 @@ fn composite_attributes(c: &mut Cursor<'_>) -> Step<Vec<Attribute>> {
     }
     loop {
         let name = c.ident()?;
-        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        let ty = read_type(c, names)?;
         if c.eat_kw("collate") {
             c.qualified_name()?;
         }
@@ -1962,7 +2126,11 @@ fn alter_enum(c: &mut Cursor<'_>, labels: &mut Vec<String>) -> Step {
 }
 
 /// Reads `ADD/DROP/ALTER ATTRIBUTE` (comma-separated) or `RENAME ATTRIBUTE` of a composite.
-fn alter_composite(c: &mut Cursor<'_>, composite: &mut CompositeType) -> Step {
+fn alter_composite(
+    c: &mut Cursor<'_>,
+    composite: &mut CompositeType,
+    names: &Resolver<'_>,
+) -> Step {
     if c.eat_kws(&["rename", "attribute"]) {
         let at = c.clone();
         let from = c.ident()?;
@@ -1976,18 +2144,22 @@ fn alter_composite(c: &mut Cursor<'_>, composite: &mut CompositeType) -> Step {
         return Ok(());
     }
     loop {
-        alter_composite_action(c, composite)?;
+        alter_composite_action(c, composite, names)?;
         if !c.eat(&TokenKind::Comma) {
             return Ok(());
         }
     }
 }
 
-fn alter_composite_action(c: &mut Cursor<'_>, composite: &mut CompositeType) -> Step {
+fn alter_composite_action(
+    c: &mut Cursor<'_>,
+    composite: &mut CompositeType,
+    names: &Resolver<'_>,
+) -> Step {
     let at = c.clone();
     if c.eat_kws(&["add", "attribute"]) {
         let name = c.ident()?;
-        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        let ty = read_type(c, names)?;
         c.skip_element();
         composite.attributes.push(Attribute {
             name,
@@ -2007,7 +2179,7 @@ fn alter_composite_action(c: &mut Cursor<'_>, composite: &mut CompositeType) -> 
         if !(c.eat_kws(&["set", "data", "type"]) || c.eat_kw("type")) {
             return Err(c.syntax_error("expected TYPE"));
         }
-        let ty = read_type(c, DEFAULT_SCHEMA)?;
+        let ty = read_type(c, names)?;
         c.skip_element();
         let attribute = composite.attributes.iter_mut().find(|a| a.name == name);
         let Some(attribute) = attribute else {
@@ -2374,5 +2546,35 @@ mod tests {
             t.column("n").unwrap().default.as_deref(),
             Some("nextval('s.t_n_seq'::regclass)")
         );
+    }
+
+    #[test]
+    fn unqualified_names_follow_the_search_path() {
+        let schema = apply(&[
+            (
+                "1.sql",
+                "CREATE SCHEMA app;
+                 SET search_path TO app, public;
+                 CREATE TYPE mood AS ENUM ('ok');
+                 CREATE TABLE t (m mood, n public.mood2);
+                 CREATE TYPE public.mood2 AS ENUM ('x');
+                 SET search_path = \"$user\", public;
+                 CREATE TABLE u (m mood2, o mood);
+                 SELECT pg_catalog.set_config('search_path', 'app', false);
+                 ALTER TABLE t ADD COLUMN x int;",
+            ),
+            // A new file starts with the default path again.
+            ("2.sql", "CREATE TABLE v (id int);"),
+        ])
+        .unwrap();
+        let t = schema.schema.table("app", "t").unwrap();
+        assert_eq!(t.column("m").unwrap().type_name, "app.mood");
+        assert!(t.column("x").is_some());
+        let u = schema.schema.table("public", "u").unwrap();
+        assert_eq!(u.column("m").unwrap().type_name, "public.mood2");
+        // Not on the path: taken to be in the first schema of the path.
+        assert_eq!(u.column("o").unwrap().type_name, "public.mood");
+        assert!(schema.schema.table("public", "v").is_some());
+        assert_eq!(schema.schema.enums[0].schema, "app");
     }
 }
