@@ -551,14 +551,7 @@ impl Applier {
     }
 
     fn has_type(&self, name: &QualifiedName) -> bool {
-        let is = |schema: &str, n: &str| schema == name.schema && n == name.name;
-        self.schema.enums.iter().any(|t| is(&t.schema, &t.name))
-            || self.schema.domains.iter().any(|t| is(&t.schema, &t.name))
-            || self
-                .schema
-                .composites
-                .iter()
-                .any(|t| is(&t.schema, &t.name))
+        self.resolver().has_type(&name.schema, &name.name)
     }
 
     // ----- ALTER TYPE / DOMAIN -----
