@@ -1892,6 +1892,7 @@ fn column_constraints(c: &mut Cursor<'_>, column: &mut Column) -> Step<Option<Op
         } else if c.eat_kw("collate") {
             c.qualified_name()?;
         } else if c.eat_kw("deferrable") || c.eat_kws(&["not", "deferrable"]) {
+            // Deferrability changes nothing in the model.
         } else if c.eat_kw("initially") {
             if !(c.eat_kw("deferred") || c.eat_kw("immediate")) {
                 return Err(c.syntax_error("expected DEFERRED or IMMEDIATE"));
