@@ -18,10 +18,8 @@ pub const CHECK_ENV: &str = "AUDIT_CODEGEN_CHECK";
 /// state changed.
 ///
 /// ```no_run
-/// // build.rs
-/// fn main() {
-///     audit_codegen::generate().unwrap();
-/// }
+/// // In build.rs, inside `fn main()`:
+/// audit_codegen::generate().unwrap();
 /// ```
 pub fn generate() -> Result<Generated> {
     Config::new().generate()
@@ -125,15 +123,13 @@ impl Config {
             println!("cargo:rerun-if-changed={}", lock_path.display());
         }
         let dir = manifest.migrations().dir.clone();
-        let plan = migrate::plan::plan(
-            &spec,
-            &migrate::Lock::load(&lock_path)?,
-            manifest.migrations().format,
-            &migrate::list_directory(&dir)?,
-        )?;
+        let plan = plan_migrations(&manifest, &spec, &lock_path)?;
         if self.check_mode() {
             migrate::check(&plan, &lock_path)?;
-        } else if self.write_migrations.unwrap_or_else(|| !verifying_package(&base)) {
+        } else if self
+            .write_migrations
+            .unwrap_or_else(|| !verifying_package(&base))
+        {
             generated.written = migrate::apply(&plan, &dir, &lock_path)?;
         }
         if cargo {
@@ -156,13 +152,7 @@ impl Config {
         let (schema, renames) = load_schema(&manifest, false)?;
         let mut spec = manifest.resolve(&schema)?;
         spec.renames.extend(renames);
-        let dir = manifest.migrations().dir.clone();
-        let plan = migrate::plan::plan(
-            &spec,
-            &migrate::Lock::load(&base.join("audit.lock"))?,
-            manifest.migrations().format,
-            &migrate::list_directory(&dir)?,
-        )?;
+        let plan = plan_migrations(&manifest, &spec, &base.join("audit.lock"))?;
         Ok((spec, plan))
     }
 
@@ -184,13 +174,40 @@ impl Config {
     }
 }
 
+/// Plans against the lock, refusing when the directory holds generated migrations the
+/// lock does not record.
+fn plan_migrations(
+    manifest: &Manifest,
+    spec: &AuditSpec,
+    lock_path: &Path,
+) -> Result<migrate::Plan> {
+    let dir = &manifest.migrations().dir;
+    let lock = migrate::Lock::load(lock_path)?;
+    let unrecorded = migrate::unrecorded_migrations(dir, &lock)?;
+    if !unrecorded.is_empty() {
+        return Err(Error::Generate(format!(
+            "{} holds generated audit migrations that {} does not record: {}; restore the \
+             lock file from version control (it must be committed with the migrations)",
+            dir.display(),
+            lock_path.display(),
+            unrecorded.join(", ")
+        )));
+    }
+    migrate::plan::plan(
+        spec,
+        &lock,
+        manifest.migrations().format,
+        &migrate::list_directory(dir)?,
+    )
+}
+
 /// Whether cargo is building an extracted package to verify it (`cargo package` /
 /// `cargo publish`): the sources then live under `target/package/`.
 fn verifying_package(manifest_dir: &Path) -> bool {
     let components: Vec<_> = manifest_dir.components().collect();
-    components.windows(2).any(|w| {
-        w[0].as_os_str() == "target" && w[1].as_os_str() == "package"
-    })
+    components
+        .windows(2)
+        .any(|w| w[0].as_os_str() == "target" && w[1].as_os_str() == "package")
 }
 
 /// Loads the schema model from the manifest's source, with the renames the source knows.
@@ -209,7 +226,10 @@ fn load_schema(manifest: &Manifest, cargo: bool) -> Result<(Schema, Vec<crate::s
                 rerun(cargo, path);
             }
             let ddl = source::ddl::read(paths)?;
-            Ok((ddl.schema, ddl.renames.into_iter().map(Into::into).collect()))
+            Ok((
+                ddl.schema,
+                ddl.renames.into_iter().map(|r| r.change).collect(),
+            ))
         }
         SchemaSource::Live {
             env,
@@ -294,7 +314,9 @@ mod tests {
 
     #[test]
     fn package_verification_is_recognised() {
-        assert!(verifying_package(Path::new("/w/app/target/package/app-0.1.0")));
+        assert!(verifying_package(Path::new(
+            "/w/app/target/package/app-0.1.0"
+        )));
         assert!(!verifying_package(Path::new("/w/app")));
         assert!(!verifying_package(Path::new("/w/target/app")));
     }

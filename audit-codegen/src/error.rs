@@ -55,7 +55,10 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Everything that can go wrong while generating.
-#[derive(Debug, thiserror::Error)]
+///
+/// `Debug` prints the same text as `Display`, so `audit_codegen::generate().unwrap()` in a
+/// build script shows the readable diagnostics rather than a struct dump.
+#[derive(thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
     /// Reading or writing a file failed.
@@ -83,6 +86,12 @@ pub enum Error {
     /// Check mode found generated files that are not up to date.
     #[error("audit migrations are not up to date:\n{}", .0.join("\n"))]
     OutOfDate(Vec<String>),
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
 }
 
 fn join(diagnostics: &[Diagnostic]) -> String {

@@ -1,6 +1,7 @@
 //! Generates a PostgreSQL audit trail for a Rust application at build time.
 #![warn(missing_docs)]
 
+mod config;
 mod error;
 pub mod ident;
 pub mod manifest;
@@ -12,4 +13,5 @@ pub mod spec;
 pub mod sql;
 pub mod sqltext;
 
+pub use config::{CHECK_ENV, Config, Generated, generate};
 pub use error::{Diagnostic, Error, Result};

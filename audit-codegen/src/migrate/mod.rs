@@ -34,6 +34,41 @@ pub fn list_directory(dir: &Path) -> Result<Vec<String>> {
     }
 }
 
+/// Generated migrations in `dir` that `lock` does not record (relative paths, sorted).
+///
+/// They mean the lock file was lost or reverted: planning from it would emit the same
+/// migrations again under new versions, so generation refuses instead.
+pub fn unrecorded_migrations(dir: &Path, lock: &Lock) -> Result<Vec<String>> {
+    let recorded: std::collections::BTreeSet<String> = lock
+        .migrations
+        .iter()
+        .flat_map(|m| {
+            [
+                m.path.clone(),
+                m.path.replace(".up.sql", ".down.sql"),
+                m.path.replace("/up.sql", "/down.sql"),
+            ]
+        })
+        .collect();
+    let mut unrecorded = Vec::new();
+    for entry in list_directory(dir)? {
+        let path = dir.join(&entry);
+        let candidates = if path.is_dir() {
+            vec![format!("{entry}/up.sql"), format!("{entry}/down.sql")]
+        } else {
+            vec![entry]
+        };
+        for relative in candidates {
+            let generated = std::fs::read_to_string(dir.join(&relative))
+                .is_ok_and(|text| text.starts_with(plan::HEADER));
+            if generated && !recorded.contains(&relative) {
+                unrecorded.push(relative);
+            }
+        }
+    }
+    Ok(unrecorded)
+}
+
 /// Writes the planned migrations into `dir` and the new lock to `lock_path`.
 ///
 /// Nothing is written when the plan is empty and the lock is unchanged, so a no-op run

@@ -62,26 +62,8 @@ pub struct Rename {
     pub line: usize,
 }
 
-/// What a [`Rename`] renamed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Renamed {
-    /// `ALTER TABLE … RENAME [COLUMN] from TO to`; `table` is the table's name at the time.
-    Column {
-        /// The table whose column was renamed.
-        table: QualifiedName,
-        /// The old column name.
-        from: String,
-        /// The new column name.
-        to: String,
-    },
-    /// `ALTER TABLE from RENAME TO …` or `ALTER TABLE from SET SCHEMA …`.
-    Table {
-        /// The old qualified name.
-        from: QualifiedName,
-        /// The new qualified name.
-        to: QualifiedName,
-    },
-}
+/// What a [`Rename`] renamed: the same value the audit spec carries.
+pub use crate::spec::Rename as Renamed;
 
 /// Reads the DDL files `paths` and applies them in the given order.
 pub fn read(paths: &[PathBuf]) -> Result<DdlSchema> {
