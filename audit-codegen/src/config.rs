@@ -96,14 +96,7 @@ impl Config {
             println!("cargo:rerun-if-changed={}", manifest_path.display());
             println!("cargo:rerun-if-env-changed={CHECK_ENV}");
         }
-        let manifest = Manifest::load(&manifest_path)?;
-        let base = manifest_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let (schema, renames) = load_schema(&manifest, cargo)?;
-        let mut spec = manifest.resolve(&schema)?;
-        spec.renames.extend(renames);
+        let (manifest, spec) = load_spec(&manifest_path, cargo)?;
 
         let mut generated = Generated::default();
         let rust = crate::rust::render(&spec)?;
@@ -118,7 +111,8 @@ impl Config {
             generated.rust_file = Some(path);
         }
 
-        let lock_path = base.join("audit.lock");
+        let lock_path = lock_path(&manifest_path);
+        let base = manifest_path.parent().unwrap_or(Path::new(""));
         if cargo {
             println!("cargo:rerun-if-changed={}", lock_path.display());
         }
@@ -128,7 +122,7 @@ impl Config {
             migrate::check(&plan, &lock_path)?;
         } else if self
             .write_migrations
-            .unwrap_or_else(|| !verifying_package(&base))
+            .unwrap_or_else(|| !verifying_package(base))
         {
             generated.written = migrate::apply(&plan, &dir, &lock_path)?;
         }
@@ -144,15 +138,8 @@ impl Config {
     /// as `generate` would compute them. Used by the CLI's `diff` and `check`.
     pub fn plan(&self) -> Result<(AuditSpec, migrate::Plan)> {
         let manifest_path = self.manifest_path();
-        let manifest = Manifest::load(&manifest_path)?;
-        let base = manifest_path
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let (schema, renames) = load_schema(&manifest, false)?;
-        let mut spec = manifest.resolve(&schema)?;
-        spec.renames.extend(renames);
-        let plan = plan_migrations(&manifest, &spec, &base.join("audit.lock"))?;
+        let (manifest, spec) = load_spec(&manifest_path, false)?;
+        let plan = plan_migrations(&manifest, &spec, &lock_path(&manifest_path))?;
         Ok((spec, plan))
     }
 
@@ -172,6 +159,21 @@ impl Config {
                 .unwrap_or(false)
         })
     }
+}
+
+/// Loads the manifest, reads the schema from its source and resolves the audit spec,
+/// with the renames the schema source knows appended to the declared ones.
+fn load_spec(manifest_path: &Path, cargo: bool) -> Result<(Manifest, AuditSpec)> {
+    let manifest = Manifest::load(manifest_path)?;
+    let (schema, renames) = load_schema(&manifest, cargo)?;
+    let mut spec = manifest.resolve(&schema)?;
+    spec.renames.extend(renames);
+    Ok((manifest, spec))
+}
+
+/// The lock file lives next to the manifest.
+fn lock_path(manifest_path: &Path) -> PathBuf {
+    manifest_path.with_file_name("audit.lock")
 }
 
 /// Plans against the lock, refusing when the directory holds generated migrations the

@@ -302,46 +302,38 @@ fn evolve(
         old_columns[position].name = to.clone();
     }
 
+    // A column that stops being audited keeps its history keys unless the manifest
+    // asks to purge them.
+    let stop_auditing =
+        |sql: &mut String, changes: &mut Vec<String>, column: &str, why: &str, purge: bool| {
+            if purge {
+                sql.push_str(&history::purge_key(
+                    audit,
+                    &new_name.schema,
+                    &new_name.name,
+                    column,
+                ));
+                changes.push(format!("column {column:?} {why}: history keys purged"));
+            } else {
+                changes.push(format!("column {column:?} {why}: history keys kept"));
+            }
+        };
     for column in &old_columns {
         match table.table.column(&column.name) {
-            None => {
-                if table.history.purge_dropped {
-                    sql.push_str(&history::purge_key(
-                        audit,
-                        &new_name.schema,
-                        &new_name.name,
-                        &column.name,
-                    ));
-                    changes.push(format!(
-                        "column {:?} dropped: history keys purged",
-                        column.name
-                    ));
-                } else {
-                    changes.push(format!(
-                        "column {:?} dropped: history keys kept",
-                        column.name
-                    ));
-                }
-            }
-            Some(_) if table.excluded.contains(&column.name) => {
-                if table.history.purge_excluded {
-                    sql.push_str(&history::purge_key(
-                        audit,
-                        &new_name.schema,
-                        &new_name.name,
-                        &column.name,
-                    ));
-                    changes.push(format!(
-                        "column {:?} excluded: history keys purged",
-                        column.name
-                    ));
-                } else {
-                    changes.push(format!(
-                        "column {:?} excluded: history keys kept",
-                        column.name
-                    ));
-                }
-            }
+            None => stop_auditing(
+                &mut sql,
+                &mut changes,
+                &column.name,
+                "dropped",
+                table.history.purge_dropped,
+            ),
+            Some(_) if table.excluded.contains(&column.name) => stop_auditing(
+                &mut sql,
+                &mut changes,
+                &column.name,
+                "excluded",
+                table.history.purge_excluded,
+            ),
             Some(current) if current.type_name != column.type_name => {
                 match history::retype_key(
                     audit,
