@@ -1,0 +1,228 @@
+//! Who is acting: the actor, client address and extra values of a database transaction.
+//!
+//! An [`AuditContext`] is applied to one database transaction with one statement,
+//! `SELECT <audit schema>.set_context($1, $2, $3)`, with bind parameters. The audit schema
+//! keeps it in transaction-local settings, so it ends with the transaction and can never
+//! reach another transaction on a pooled connection. Every activity the transaction
+//! records, before or after the call, is linked to one `transaction` row carrying it.
+//!
+//! Clients other than this crate's drivers (diesel, psql, another language) make the same
+//! call:
+//!
+//! ```sql
+//! BEGIN;
+//! SELECT audit.set_context('42', '203.0.113.7', '{"reason": "support ticket 1234"}');
+//! UPDATE article SET name = 'New name' WHERE id = 1;
+//! COMMIT;
+//! ```
+
+use serde_json::{Map, Value};
+use std::net::IpAddr;
+
+/// The schema of the audit objects when the manifest does not name another.
+pub const DEFAULT_AUDIT_SCHEMA: &str = "audit";
+
+/// Who is acting in a database transaction, and from where.
+///
+/// ```
+/// use audit_runtime::AuditContext;
+///
+/// let context = AuditContext::new()
+///     .actor_id(42)
+///     .client_addr("203.0.113.7".parse().unwrap())
+///     .value("reason", "support ticket 1234");
+/// assert_eq!(context.actor().as_deref(), Some("42"));
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditContext {
+    actor_id: Option<String>,
+    client_addr: Option<IpAddr>,
+    values: Map<String, Value>,
+    audit_schema: String,
+}
+
+impl Default for AuditContext {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AuditContext {
+    /// An empty context for the default audit schema (`audit`).
+    pub fn new() -> Self {
+        Self {
+            actor_id: None,
+            client_addr: None,
+            values: Map::new(),
+            audit_schema: DEFAULT_AUDIT_SCHEMA.to_owned(),
+        }
+    }
+
+    /// The acting user (or system) id, in its text form; the database casts it to the
+    /// manifest's `actor_id_type` (an id that does not fit is an error at apply time).
+    pub fn actor_id(mut self, actor_id: impl ToString) -> Self {
+        self.actor_id = Some(actor_id.to_string());
+        self
+    }
+
+    /// The client's address.
+    pub fn client_addr(mut self, addr: IpAddr) -> Self {
+        self.client_addr = Some(addr);
+        self
+    }
+
+    /// An extra value stored in the transaction row's `context` object (a reason, a
+    /// request id). Values that cannot be represented as JSON are stored as `null`.
+    pub fn value(mut self, key: impl Into<String>, value: impl serde::Serialize) -> Self {
+        self.values.insert(
+            key.into(),
+            serde_json::to_value(value).unwrap_or(Value::Null),
+        );
+        self
+    }
+
+    /// The audit schema, when the manifest sets `audit_schema` to something other than
+    /// `audit`.
+    pub fn audit_schema(mut self, schema: impl Into<String>) -> Self {
+        self.audit_schema = schema.into();
+        self
+    }
+
+    /// The actor id, if set.
+    pub fn actor(&self) -> Option<String> {
+        self.actor_id.clone()
+    }
+
+    /// The client address, if set.
+    pub fn addr(&self) -> Option<IpAddr> {
+        self.client_addr
+    }
+
+    /// The extra values.
+    pub fn values(&self) -> &Map<String, Value> {
+        &self.values
+    }
+
+    /// The statement that applies the context; its parameters are [`params`](Self::params).
+    pub fn sql(&self) -> String {
+        format!(
+            "SELECT {}.set_context($1::pg_catalog.text, $2::pg_catalog.inet, $3::pg_catalog.jsonb)",
+            quote_ident(&self.audit_schema)
+        )
+    }
+
+    /// The three parameters of [`sql`](Self::sql): actor id text, client address, extra
+    /// values (`None` when there are none).
+    pub fn params(&self) -> (Option<String>, Option<IpAddr>, Option<Value>) {
+        let values = (!self.values.is_empty()).then(|| Value::Object(self.values.clone()));
+        (self.actor_id.clone(), self.client_addr, values)
+    }
+
+    /// The statement that suspends auditing for the rest of the transaction. Only roles
+    /// granted `EXECUTE` on `<audit schema>.suspend()` may run it.
+    pub fn suspend_sql(&self) -> String {
+        format!("SELECT {}.suspend()", quote_ident(&self.audit_schema))
+    }
+}
+
+/// Always-quoted identifier, so a schema name can never change the statement.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+#[cfg(feature = "postgres")]
+mod blocking {
+    use super::AuditContext;
+
+    impl AuditContext {
+        /// Applies the context to a transaction of the `postgres` crate (one round trip).
+        pub fn apply(&self, tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+            let (actor, addr, values) = self.params();
+            tx.execute(self.sql().as_str(), &[&actor, &addr, &values])?;
+            Ok(())
+        }
+
+        /// Suspends auditing for the rest of the transaction (see
+        /// [`suspend_sql`](Self::suspend_sql)).
+        pub fn suspend(&self, tx: &mut postgres::Transaction<'_>) -> Result<(), postgres::Error> {
+            tx.execute(self.suspend_sql().as_str(), &[])?;
+            Ok(())
+        }
+
+        /// Runs `work` in a new transaction with this context applied, committing when it
+        /// returns `Ok` and rolling back otherwise (also when it panics: the transaction is
+        /// dropped unfinished).
+        pub fn transaction<T, E>(
+            &self,
+            client: &mut postgres::Client,
+            work: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<T, E>,
+        ) -> Result<T, E>
+        where
+            E: From<postgres::Error>,
+        {
+            let mut tx = client.transaction()?;
+            self.apply(&mut tx)?;
+            let value = work(&mut tx)?;
+            tx.commit()?;
+            Ok(value)
+        }
+    }
+}
+
+#[cfg(feature = "tokio-postgres")]
+mod asynchronous {
+    use super::AuditContext;
+
+    impl AuditContext {
+        /// Applies the context to a transaction of `tokio_postgres` (one round trip).
+        pub async fn apply_async(
+            &self,
+            tx: &tokio_postgres::Transaction<'_>,
+        ) -> Result<(), tokio_postgres::Error> {
+            let (actor, addr, values) = self.params();
+            tx.execute(self.sql().as_str(), &[&actor, &addr, &values])
+                .await?;
+            Ok(())
+        }
+
+        /// Suspends auditing for the rest of the transaction.
+        pub async fn suspend_async(
+            &self,
+            tx: &tokio_postgres::Transaction<'_>,
+        ) -> Result<(), tokio_postgres::Error> {
+            tx.execute(self.suspend_sql().as_str(), &[]).await?;
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sql_quotes_the_schema_and_casts_every_parameter() {
+        let context = AuditContext::new().audit_schema("odd \"one\"");
+        assert_eq!(
+            context.sql(),
+            "SELECT \"odd \"\"one\"\"\".set_context($1::pg_catalog.text, $2::pg_catalog.inet, $3::pg_catalog.jsonb)"
+        );
+    }
+
+    #[test]
+    fn params_carry_what_was_set() {
+        let context = AuditContext::new()
+            .actor_id(7)
+            .client_addr("::1".parse().unwrap())
+            .value("reason", "cleanup")
+            .value("request", 12);
+        let (actor, addr, values) = context.params();
+        assert_eq!(actor.as_deref(), Some("7"));
+        assert_eq!(addr, Some("::1".parse().unwrap()));
+        assert_eq!(
+            values,
+            Some(serde_json::json!({"reason": "cleanup", "request": 12}))
+        );
+        assert_eq!(AuditContext::new().params(), (None, None, None));
+    }
+}
