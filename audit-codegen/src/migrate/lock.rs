@@ -26,6 +26,10 @@ pub struct Lock {
     /// Every migration file emitted, in the order they were emitted.
     #[serde(default)]
     pub migrations: Vec<EmittedMigration>,
+    /// Renames already taken into account. Renames are replayed from DDL files and the
+    /// manifest on every run; this keeps each one from being applied to history twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub applied_renames: Vec<String>,
 }
 
 impl Default for Lock {
@@ -35,6 +39,7 @@ impl Default for Lock {
             audit_schema: None,
             tables: BTreeMap::new(),
             migrations: Vec::new(),
+            applied_renames: Vec::new(),
         }
     }
 }

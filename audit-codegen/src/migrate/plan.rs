@@ -66,6 +66,8 @@ pub fn plan<S: AsRef<str>>(
 ) -> Result<Plan> {
     let mut layout = DirectoryLayout::scan(format, entries);
     let mut next = lock.clone();
+    let (renames, rename_ids) = pending_renames(&spec.renames, &lock.applied_renames);
+    next.applied_renames.extend(rename_ids);
     let mut migrations = Vec::new();
     let mut emit = |name: String, up: String, down: String, changes: Vec<String>| {
         let names = layout.next(&name);
@@ -142,7 +144,7 @@ pub fn plan<S: AsRef<str>>(
         let old_key = if lock.tables.contains_key(key) {
             Some(key.clone())
         } else {
-            previous_name(&spec.renames, &table.table.qualified_name())
+            previous_name(&renames, &table.table.qualified_name())
                 .map(|n| n.to_sql())
                 .filter(|k| lock.tables.contains_key(k) && !wanted.contains_key(k))
         };
@@ -160,7 +162,7 @@ pub fn plan<S: AsRef<str>>(
             Some(old_key) => {
                 consumed_old.push(old_key.clone());
                 let old = &lock.tables[&old_key];
-                let (rewrites, changes) = evolve(spec, table, old)?;
+                let (rewrites, changes) = evolve(spec, &renames, table, old)?;
                 if !changes.is_empty() || old.sql_hash != state.sql_hash {
                     let mut changes = changes;
                     if changes.is_empty() {
@@ -217,6 +219,29 @@ fn wrap(format: MigrationFormat, body: &str) -> String {
     }
 }
 
+/// The renames not yet applied to history, and the ids of all of them (to record in the
+/// lock). An id names the rename and counts repeats, so renaming `a` to `b`, back, and to
+/// `b` again are three renames.
+fn pending_renames(renames: &[Rename], applied: &[String]) -> (Vec<Rename>, Vec<String>) {
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    let mut pending = Vec::new();
+    let mut new_ids = Vec::new();
+    for rename in renames {
+        let text = match rename {
+            Rename::Column { table, from, to } => format!("column {table}: {from:?} -> {to:?}"),
+            Rename::Table { from, to } => format!("table {from} -> {to}"),
+        };
+        let count = seen.entry(text.clone()).or_insert(0);
+        *count += 1;
+        let id = format!("{text} #{count}");
+        if !applied.contains(&id) {
+            pending.push(rename.clone());
+            new_ids.push(id);
+        }
+    }
+    (pending, new_ids)
+}
+
 /// The name `current` had before the renames in `renames`, if it was renamed.
 fn previous_name(renames: &[Rename], current: &QualifiedName) -> Option<QualifiedName> {
     let mut name = current.clone();
@@ -254,6 +279,7 @@ fn table_state(table: &AuditedTable, sql: &str) -> TableState {
 /// wanted state.
 fn evolve(
     spec: &AuditSpec,
+    renames: &[Rename],
     table: &AuditedTable,
     old: &TableState,
 ) -> Result<(String, Vec<String>)> {
@@ -273,7 +299,7 @@ fn evolve(
 
     // Column renames that happened to this table (under any of its names) since the lock.
     let mut old_columns: Vec<ColumnState> = old.columns.clone();
-    for rename in &spec.renames {
+    for rename in renames {
         let Rename::Column { table: t, from, to } = rename else {
             continue;
         };
@@ -553,6 +579,33 @@ mod tests {
         );
         assert!(second.lock.tables.contains_key("public.post"));
         assert!(!second.lock.tables.contains_key("public.article"));
+    }
+
+    #[test]
+    fn a_rename_replayed_by_a_later_run_is_not_applied_again() {
+        let v1 = spec(vec![table("article", &[("id", "integer"), ("a", "text")])]);
+        let first = plan(&v1, &Lock::default(), MigrationFormat::Sqlx, &[] as &[&str]).unwrap();
+        let mut v2 = spec(vec![table("article", &[("id", "integer"), ("b", "text")])]);
+        v2.renames = vec![Rename::Column {
+            table: QualifiedName::new("public", "article"),
+            from: "a".into(),
+            to: "b".into(),
+        }];
+        let second = plan(&v2, &first.lock, MigrationFormat::Sqlx, &[] as &[&str]).unwrap();
+        assert_eq!(
+            second.lock.applied_renames,
+            ["column public.article: \"a\" -> \"b\" #1"]
+        );
+        // Later a new column is called `a` again; the old rename is still in the DDL files.
+        let mut v3 = spec(vec![table(
+            "article",
+            &[("id", "integer"), ("b", "text"), ("a", "text")],
+        )]);
+        v3.renames = v2.renames.clone();
+        let third = plan(&v3, &second.lock, MigrationFormat::Sqlx, &[] as &[&str]).unwrap();
+        let changes = third.pending_changes().join("\n");
+        assert!(changes.contains("column \"a\" added"), "{changes}");
+        assert!(!changes.contains("renamed"), "{changes}");
     }
 
     #[test]
