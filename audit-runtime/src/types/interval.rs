@@ -118,32 +118,30 @@ impl FromStr for Interval {
 }
 
 impl fmt::Display for Interval {
-    /// The `postgres` IntervalStyle form, as `interval_out` prints it.
+    /// The `postgres` IntervalStyle form, as `interval_out` prints it: a positive part
+    /// after a negative one carries an explicit `+`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut parts = Vec::new();
+        let mut parts: Vec<String> = Vec::new();
+        let mut after_negative = false;
         let (years, months) = (self.months / 12, self.months % 12);
-        let plural = |n: i32, unit: &str| {
+        for (n, unit) in [(years, "year"), (months, "mon"), (self.days, "day")] {
+            if n == 0 {
+                continue;
+            }
+            let plus = if after_negative && n > 0 { "+" } else { "" };
             let s = if n == 1 { "" } else { "s" };
-            format!("{n} {unit}{s}")
-        };
-        if years != 0 {
-            parts.push(plural(years, "year"));
-        }
-        if months != 0 {
-            parts.push(plural(months, "mon"));
-        }
-        if self.days != 0 {
-            parts.push(plural(self.days, "day"));
+            parts.push(format!("{plus}{n} {unit}{s}"));
+            after_negative = n < 0;
         }
         let us = self.microseconds;
         if us != 0 || parts.is_empty() {
             let abs = us.unsigned_abs();
             let sign = if us < 0 {
                 "-"
-            } else if parts.is_empty() {
-                ""
-            } else {
+            } else if after_negative {
                 "+"
+            } else {
+                ""
             };
             let secs = abs / 1_000_000;
             let mut clock = format!(
