@@ -69,7 +69,7 @@ fn diagnose(
         table: ctx.table.to_owned(),
         part,
         found: snippet(text),
-        message,
+        message: message.into(),
     };
     let Ok(object) = serde_json::from_str::<BTreeMap<String, &RawValue>>(text) else {
         return invalid_json(error.to_string());
@@ -81,8 +81,8 @@ fn diagnose(
                     activity_id: ctx.activity_id,
                     table: ctx.table.to_owned(),
                     part,
-                    column: column.name.to_owned(),
-                    expected: column.expected.to_owned(),
+                    column: column.name,
+                    expected: column.expected,
                 };
             }
             None => {}
@@ -92,10 +92,10 @@ fn diagnose(
                         activity_id: ctx.activity_id,
                         table: ctx.table.to_owned(),
                         part,
-                        column: column.name.to_owned(),
-                        expected: column.expected.to_owned(),
+                        column: column.name,
+                        expected: column.expected,
                         found: snippet(raw.get()),
-                        message: e.to_string(),
+                        message: e.to_string().into(),
                     };
                 }
             }
@@ -114,10 +114,10 @@ pub fn decode_key<T: DeserializeOwned>(
         activity_id: ctx.activity_id,
         table: ctx.table.to_owned(),
         part: DataPart::ObjectId,
-        column: "object_id".to_owned(),
-        expected: expected.to_owned(),
+        column: "object_id",
+        expected,
         found: snippet(text),
-        message: e.to_string(),
+        message: e.to_string().into(),
     })
 }
 

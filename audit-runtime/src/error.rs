@@ -44,13 +44,13 @@ pub enum DecodeError {
         /// Where the value was.
         part: DataPart,
         /// The column name.
-        column: String,
+        column: &'static str,
         /// The expected SQL and Rust type, e.g. `integer (i32)`.
-        expected: String,
+        expected: &'static str,
         /// The offending JSON, shortened.
-        found: String,
+        found: Box<str>,
         /// What the JSON parser said.
-        message: String,
+        message: Box<str>,
     },
     /// A `NOT NULL` column is absent from a full row.
     ///
@@ -70,9 +70,9 @@ pub enum DecodeError {
         /// Where the column was expected.
         part: DataPart,
         /// The column name.
-        column: String,
+        column: &'static str,
         /// The expected SQL and Rust type.
-        expected: String,
+        expected: &'static str,
     },
     /// The JSON text is not valid JSON of the expected shape (e.g. truncated, not an object).
     #[error(
@@ -87,9 +87,9 @@ pub enum DecodeError {
         /// Which part is malformed.
         part: DataPart,
         /// The offending JSON, shortened.
-        found: String,
+        found: Box<str>,
         /// What the JSON parser said.
-        message: String,
+        message: Box<str>,
     },
     /// A part the verb requires (e.g. `old_data` of an update) is NULL.
     #[error("{}: {table}: {verb} without {part}", activity(*activity_id))]
@@ -160,14 +160,22 @@ fn activity(id: Option<i64>) -> String {
 }
 
 /// Shortens `json` for error messages, cutting at a character boundary.
-pub(crate) fn snippet(json: &str) -> String {
+pub(crate) fn snippet(json: &str) -> Box<str> {
     const MAX: usize = 80;
     if json.len() <= MAX {
-        return json.to_owned();
+        return json.into();
     }
     let mut end = MAX;
     while !json.is_char_boundary(end) {
         end -= 1;
     }
-    format!("{}…", &json[..end])
+    format!("{}…", &json[..end]).into()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn error_stays_small_for_the_hot_path() {
+        assert!(std::mem::size_of::<super::DecodeError>() < 128);
+    }
 }

@@ -197,10 +197,12 @@ impl<'a> TablePlan<'a> {
             let ident = &f.ident;
             quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
         });
-        let is_empty = self.fields.iter().map(|f| {
-            let ident = &f.ident;
-            quote! { && self.#ident.is_none() }
-        });
+        let is_empty = if self.fields.is_empty() {
+            quote!(true)
+        } else {
+            let idents = self.fields.iter().map(|f| &f.ident);
+            quote!(#(self.#idents.is_none())&&*)
+        };
         let patch_doc =
             format!(" The columns of `{qualified}` an update changed, with their new values.");
 
@@ -250,7 +252,7 @@ impl<'a> TablePlan<'a> {
 
                 /// Whether no column changed.
                 pub fn is_empty(&self) -> bool {
-                    true #(#is_empty)*
+                    #is_empty
                 }
             }
 
@@ -475,6 +477,7 @@ impl<'a> TablePlan<'a> {
 
             impl #row {
                 /// The row's primary key.
+                #[allow(clippy::clone_on_copy)]
                 pub fn key(&self) -> #key {
                     #key { #(#idents: self.#idents.clone()),* }
                 }

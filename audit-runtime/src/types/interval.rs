@@ -150,7 +150,7 @@ impl fmt::Display for Interval {
                 secs / 60 % 60,
                 secs % 60
             );
-            if abs % 1_000_000 != 0 {
+            if !abs.is_multiple_of(1_000_000) {
                 let frac = format!("{:06}", abs % 1_000_000);
                 clock.push('.');
                 clock.push_str(frac.trim_end_matches('0'));

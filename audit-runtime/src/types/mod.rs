@@ -65,7 +65,7 @@ impl ParseError {
     pub(crate) fn new(kind: &'static str, text: &str) -> Self {
         Self {
             kind,
-            text: crate::error::snippet(text),
+            text: crate::error::snippet(text).into(),
         }
     }
 }
