@@ -174,7 +174,8 @@ mod tests {
         assert_eq!(snake("ItemId").to_string(), "item_id");
         assert_eq!(snake("Unit Price").to_string(), "unit_price");
         assert_eq!(snake("say \"hi\"").to_string(), "say_hi");
-        assert_eq!(snake("select").to_string(), "r#select");
+        assert_eq!(snake("select").to_string(), "select");
+        assert_eq!(snake("type").to_string(), "r#type");
         assert_eq!(snake("gen").to_string(), "r#gen");
         assert_eq!(snake("self").to_string(), "self_");
         assert_eq!(snake("1st").to_string(), "_1st");
