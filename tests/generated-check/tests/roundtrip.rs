@@ -239,7 +239,21 @@ fn every_activity_decodes_to_what_the_table_held() {
         }
     }
     assert_eq!(counts["insert"], 6);
-    assert_eq!(counts["update"], 6, "no activity for empty or excluded-only updates");
+    assert_eq!(
+        counts["update"], 6,
+        "no activity for empty or excluded-only updates"
+    );
     assert_eq!(counts["delete"], 6);
     assert_eq!(counts["truncate"], 1);
+    if std::env::var_os("ROUNDTRIP_DUMP").is_some() {
+        for a in &activities {
+            eprintln!(
+                "{} {:?} {:?} {:?}",
+                a.verb,
+                a.object_id_text(),
+                a.old_data_text(),
+                a.changed_data_text()
+            );
+        }
+    }
 }
