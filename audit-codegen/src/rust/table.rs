@@ -72,6 +72,14 @@ impl<'a> TablePlan<'a> {
         let table = &audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let mut fields: Vec<Field> = Vec::new();
+        for over in &audited.columns {
+            if !audited.audited_columns().any(|c| c.name == over.column) {
+                return Err(Error::Generate(format!(
+                    "a column override names `{}`, which is not an audited column of {qualified}",
+                    over.column
+                )));
+            }
+        }
         for column in audited.audited_columns() {
             let what = format!("column {qualified}.{}", column.name);
             let over = audited.columns.iter().find(|o| o.column == column.name);
@@ -136,10 +144,10 @@ impl<'a> TablePlan<'a> {
         let change = format_ident!("{}Change", row.to_string().trim_end_matches('_'));
         let key = format_ident!("{}Key", row.to_string().trim_end_matches('_'));
         let serde_crate = quote!(#[serde(crate = "::audit_runtime::codegen::serde")]);
-        let derive = |eq: bool| {
+        let derive = |eq: bool, extra: TokenStream| {
             let eq = if eq { quote!(Eq,) } else { quote!() };
             quote! {
-                #[derive(Debug, Clone, PartialEq, #eq ::audit_runtime::codegen::serde::Serialize,
+                #[derive(Debug, Clone, #extra PartialEq, #eq ::audit_runtime::codegen::serde::Serialize,
                     ::audit_runtime::codegen::serde::Deserialize)]
                 #serde_crate
             }
@@ -222,7 +230,8 @@ impl<'a> TablePlan<'a> {
         let rt = quote!(::audit_runtime::codegen);
 
         let key_items = self.render_key(&row, &key, &qualified, &derive);
-        let derive_all = derive(all_eq);
+        let derive_all = derive(all_eq, quote!());
+        let derive_patch = derive(all_eq, quote!(Default,));
 
         quote! {
             #[doc = #row_doc]
@@ -236,8 +245,7 @@ impl<'a> TablePlan<'a> {
             }
 
             #[doc = #patch_doc]
-            #[derive(Default)]
-            #derive_all
+            #derive_patch
             pub struct #patch { #(#patch_fields)* }
 
             impl #patch {
@@ -395,13 +403,12 @@ impl<'a> TablePlan<'a> {
         row: &Ident,
         key: &Ident,
         qualified: &str,
-        derive: &dyn Fn(bool) -> TokenStream,
+        derive: &dyn Fn(bool, TokenStream) -> TokenStream,
     ) -> TokenStream {
         let Some(fields) = self.key_fields() else {
             return quote!();
         };
         let eq = fields.iter().all(|f| f.ty.eq && !f.overridden);
-        let hash = eq.then(|| quote!(#[derive(Hash)]));
         let doc = format!(
             " The primary key of `{qualified}` ({}), as recorded in `activity.object_id`.",
             fields
@@ -441,11 +448,10 @@ impl<'a> TablePlan<'a> {
         };
         let rt = quote!(::audit_runtime::codegen);
         let (schema, name) = (&self.audited.table.schema, &self.audited.table.name);
-        let derive_key = derive(eq);
+        let derive_key = derive(eq, if eq { quote!(Hash,) } else { quote!() });
         quote! {
             #[doc = #doc]
             #derive_key
-            #hash
             pub struct #key { #(#key_fields)* }
 
             impl #key {

@@ -72,18 +72,16 @@ fn numeric() -> impl Strategy<Value = Numeric> {
 
 fn timestamptz() -> impl Strategy<Value = Timestamptz> {
     prop_oneof![
-        (-8_000_000_000_000i64..8_000_000_000_000).prop_map(|us| {
-            Finite::Value(DateTime::from_timestamp_micros(us).unwrap())
-        }),
+        (-8_000_000_000_000i64..8_000_000_000_000)
+            .prop_map(|us| { Finite::Value(DateTime::from_timestamp_micros(us).unwrap()) }),
         Just(Finite::Infinity),
         Just(Finite::NegInfinity),
     ]
 }
 
 fn date() -> impl Strategy<Value = Date> {
-    (-700_000i32..700_000).prop_map(|d| {
-        Finite::Value(NaiveDate::from_num_days_from_ce_opt(d).unwrap())
-    })
+    (-700_000i32..700_000)
+        .prop_map(|d| Finite::Value(NaiveDate::from_num_days_from_ce_opt(d).unwrap()))
 }
 
 fn ints() -> impl Strategy<Value = Array<i32>> {
@@ -140,23 +138,29 @@ fn row() -> impl Strategy<Value = Everything> {
             1..100i32,
         ),
     )
-        .prop_map(|((i2, i8, f8, num, txt, flag, bin), (d, tstz, iv, ints, feeling, home, rating))| {
-            let mut row = blank(1, rating);
-            row.i2 = i2;
-            row.i8 = i8;
-            row.f8 = f8;
-            row.num = num;
-            row.txt = txt;
-            row.flag = flag;
-            row.bin = bin.map(Bytea);
-            row.d = d;
-            row.tstz = tstz;
-            row.iv = iv.map(|(months, days, microseconds)| Interval { months, days, microseconds });
-            row.ints = ints;
-            row.feeling = feeling;
-            row.home = home;
-            row
-        })
+        .prop_map(
+            |((i2, i8, f8, num, txt, flag, bin), (d, tstz, iv, ints, feeling, home, rating))| {
+                let mut row = blank(1, rating);
+                row.i2 = i2;
+                row.i8 = i8;
+                row.f8 = f8;
+                row.num = num;
+                row.txt = txt;
+                row.flag = flag;
+                row.bin = bin.map(Bytea);
+                row.d = d;
+                row.tstz = tstz;
+                row.iv = iv.map(|(months, days, microseconds)| Interval {
+                    months,
+                    days,
+                    microseconds,
+                });
+                row.ints = ints;
+                row.feeling = feeling;
+                row.home = home;
+                row
+            },
+        )
 }
 
 /// The update activity the data contract prescribes: the full old row, and the
