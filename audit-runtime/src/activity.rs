@@ -1,10 +1,16 @@
 //! One row of the activity table and its verb.
 
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 use crate::error::DecodeError;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 use std::fmt;
 use std::str::FromStr;
+
+#[cfg(feature = "postgres")]
+use postgres::{Error as ClientError, Row};
+#[cfg(all(feature = "tokio-postgres", not(feature = "postgres")))]
+use tokio_postgres::{Error as ClientError, Row};
 
 /// What kind of change an activity records (`activity.verb`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
@@ -125,10 +131,13 @@ impl Activity {
     }
 
     /// Reads one row of `SELECT * FROM <audit schema>.activity` (columns found by name).
-    #[cfg(feature = "postgres")]
-    pub fn from_row(row: &postgres::Row) -> Result<Self, DecodeError> {
+    ///
+    /// `postgres::Row` and `tokio_postgres::Row` are the same type, so this serves both
+    /// clients.
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+    pub fn from_row(row: &Row) -> Result<Self, DecodeError> {
         let id: Option<i64> = row.try_get("id").ok();
-        let get_err = |column: &str, e: postgres::Error| DecodeError::Row {
+        let get_err = |column: &str, e: ClientError| DecodeError::Row {
             activity_id: id,
             column: column.to_owned(),
             message: e.to_string(),

@@ -126,7 +126,9 @@ impl<'de, T: for<'a> Deserialize<'a>> Deserialize<'de> for Array<T> {
                 f.write_str("a JSON array")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Array<T>, A::Error> {
-                let mut items: Vec<&'de RawValue> = Vec::new();
+                // Boxed rather than borrowed so that decoding from a `serde_json::Value`
+                // (which has no text to borrow from) works too.
+                let mut items: Vec<Box<RawValue>> = Vec::new();
                 while let Some(item) = seq.next_element()? {
                     items.push(item);
                 }
@@ -134,7 +136,8 @@ impl<'de, T: for<'a> Deserialize<'a>> Deserialize<'de> for Array<T> {
                     dims: Vec::new(),
                     elements: Vec::new(),
                 };
-                c.level(0, items).map_err(A::Error::custom)?;
+                c.level(0, items.iter().map(AsRef::as_ref).collect())
+                    .map_err(A::Error::custom)?;
                 if c.elements.is_empty() {
                     c.dims.clear();
                 }

@@ -103,7 +103,9 @@ impl<T: FloatKind> serde::Serialize for Float<T> {
 impl<'de, T: FloatKind> serde::Deserialize<'de> for Float<T> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         use serde::de::Error;
-        let raw = <&serde_json::value::RawValue>::deserialize(d)?;
+        // The raw token, so that `f32` is parsed from its own digits; boxed rather than
+        // borrowed so that decoding from a `serde_json::Value` works too.
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
         let text = raw.get();
         let token = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
             Some(quoted) if T::special(quoted).is_some() => quoted,

@@ -101,3 +101,18 @@ pub(crate) use string_serde;
 /// Error type of `FromSql` implementations.
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 pub(crate) type BoxError = Box<dyn std::error::Error + Sync + Send>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Types that read raw JSON tokens also decode from an already parsed `Value`.
+    #[test]
+    fn decode_from_value_too() {
+        let v = serde_json::json!([[1.5, null], ["NaN", 2]]);
+        let a: Array<Float8> = serde_json::from_value(v).unwrap();
+        assert_eq!(a.dims(), &[2, 2]);
+        let n: Numeric = serde_json::from_value(serde_json::json!(12.5)).unwrap();
+        assert_eq!(n.as_str(), "12.5");
+    }
+}

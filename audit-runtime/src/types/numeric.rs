@@ -89,6 +89,52 @@ impl<'de> serde::Deserialize<'de> for Numeric {
     }
 }
 
+/// Conversions to and from `rust_decimal::Decimal` (feature `rust_decimal`).
+///
+/// `Decimal` holds 28 significant digits and no NaN or infinities, so the conversion
+/// from `Numeric` can fail; it never rounds.
+#[cfg(feature = "rust_decimal")]
+mod decimal {
+    use super::{Numeric, ParseError};
+    use rust_decimal::Decimal;
+
+    impl TryFrom<&Numeric> for Decimal {
+        type Error = ParseError;
+
+        fn try_from(n: &Numeric) -> Result<Self, Self::Error> {
+            let text = n.as_str();
+            let parsed = if text.contains(['e', 'E']) {
+                Decimal::from_scientific(text)
+            } else {
+                Decimal::from_str_exact(text)
+            };
+            parsed.map_err(|_| ParseError::new("decimal", text))
+        }
+    }
+
+    impl From<Decimal> for Numeric {
+        fn from(d: Decimal) -> Self {
+            Self(d.to_string())
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn exact_or_error() {
+            let n: Numeric = "12.50".parse().unwrap();
+            let d = Decimal::try_from(&n).unwrap();
+            assert_eq!(d.to_string(), "12.50");
+            assert_eq!(Numeric::from(d), n);
+            let long: Numeric = "1234567890123456789012345678901234567890".parse().unwrap();
+            assert!(Decimal::try_from(&long).is_err());
+            assert!(Decimal::try_from(&"NaN".parse::<Numeric>().unwrap()).is_err());
+        }
+    }
+}
+
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg {
     use super::Numeric;

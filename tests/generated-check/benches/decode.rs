@@ -13,8 +13,8 @@ const ROWS: usize = 100_000;
 /// A row with most columns set, varied by `i`.
 fn row(i: usize) -> Everything {
     let n = i as i64;
-    let stamp = chrono::DateTime::from_timestamp(1_700_000_000 + n * 37, (i as u32 % 1000) * 1000)
-        .unwrap();
+    let stamp =
+        chrono::DateTime::from_timestamp(1_700_000_000 + n * 37, (i as u32 % 1000) * 1000).unwrap();
     Everything {
         id: i as i32,
         i2: Some((i % 30_000) as i16),
@@ -22,10 +22,16 @@ fn row(i: usize) -> Everything {
         i8: Some(n * 1_000_003),
         f4: Some(Float(i as f32 / 3.0)),
         f8: Some(Float(n as f64 * 1.25)),
-        num: Some(format!("{}.{:04}", n * 991, i % 10_000).parse::<Numeric>().unwrap()),
+        num: Some(
+            format!("{}.{:04}", n * 991, i % 10_000)
+                .parse::<Numeric>()
+                .unwrap(),
+        ),
         num2: Some(format!("{}.{:02}", n % 100_000, i % 100).parse().unwrap()),
         cash: Some(audit_runtime::types::Money(n * 100 + 99)),
-        txt: Some(format!("description of item number {i} with some words in it")),
+        txt: Some(format!(
+            "description of item number {i} with some words in it"
+        )),
         vc: Some(format!("v{}", i % 1000)),
         ch: Some("abc".to_owned()),
         flag: Some(i % 2 == 0),
@@ -41,14 +47,21 @@ fn row(i: usize) -> Everything {
             days: (i % 31) as i32,
             microseconds: n * 1_000_000,
         }),
-        ip: Some(format!("10.0.{}.{}", i % 256, (i / 256) % 256).parse().unwrap()),
+        ip: Some(
+            format!("10.0.{}.{}", i % 256, (i / 256) % 256)
+                .parse()
+                .unwrap(),
+        ),
         net: None,
         mac: None,
         mac8: None,
         js: Some(serde_json::json!({"source": "bench", "n": i})),
         jsb: None,
         ints: Some(Array::from(vec![Some(1), Some(i as i32), None])),
-        words: Some(Array::from(vec![Some("alpha".to_owned()), Some("beta".to_owned())])),
+        words: Some(Array::from(vec![
+            Some("alpha".to_owned()),
+            Some("beta".to_owned()),
+        ])),
         stamps: None,
         moods: None,
         feeling: Some(if i % 3 == 0 { Mood::Happy } else { Mood::Sad }),
@@ -122,7 +135,8 @@ fn main() {
     });
     let untyped = time(|| {
         for (_, old, changed) in &data {
-            let old: Option<serde_json::Value> = old.as_deref().map(|t| serde_json::from_str(t).unwrap());
+            let old: Option<serde_json::Value> =
+                old.as_deref().map(|t| serde_json::from_str(t).unwrap());
             let changed: Option<serde_json::Value> =
                 changed.as_deref().map(|t| serde_json::from_str(t).unwrap());
             black_box((old, changed));
