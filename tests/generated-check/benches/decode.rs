@@ -34,7 +34,7 @@ fn row(i: usize) -> Everything {
         )),
         vc: Some(format!("v{}", i % 1000)),
         ch: Some("abc".to_owned()),
-        flag: Some(i % 2 == 0),
+        flag: Some(i.is_multiple_of(2)),
         bin: Some(Bytea(vec![(i % 256) as u8; 8])),
         uid: Some(audit_runtime::types::Uuid([(i % 256) as u8; 16])),
         d: Some(Finite::Value(stamp.date_naive())),
@@ -64,10 +64,14 @@ fn row(i: usize) -> Everything {
         ])),
         stamps: None,
         moods: None,
-        feeling: Some(if i % 3 == 0 { Mood::Happy } else { Mood::Sad }),
+        feeling: Some(if i.is_multiple_of(3) {
+            Mood::Happy
+        } else {
+            Mood::Sad
+        }),
         mail: Some(format!("user{i}@example.com")),
         rating: (i % 100) as i32 + 1,
-        home: (i % 4 == 0).then(|| Address {
+        home: i.is_multiple_of(4).then(|| Address {
             street: Some("Main St".to_owned()),
             city: Some("Springfield".to_owned()),
             zip: Some("12345".to_owned()),
