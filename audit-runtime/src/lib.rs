@@ -5,6 +5,26 @@
 //! the value types of [`types`] for PostgreSQL types that have no exact std equivalent.
 //! Decoding never guesses: a value that does not fit its column's type is a
 //! [`DecodeError`] naming the activity, table, column, expected type and offending JSON.
+//!
+//! ```ignore
+//! audit_runtime::include_audit!();
+//!
+//! let rows = client.query("SELECT * FROM audit.activity ORDER BY id", &[])?;
+//! for row in &rows {
+//!     let activity = audit_runtime::Activity::from_row(row)?;
+//!     match Change::try_from(&activity)? {
+//!         Change::Article(ArticleChange::Update { old, changed }) => {
+//!             if let Some(name) = &changed.name {
+//!                 println!("article {} renamed from {} to {name}", old.id, old.name);
+//!             }
+//!         }
+//!         other => println!("{other:?}"),
+//!     }
+//! }
+//! ```
+//!
+//! For speed, `ArticleChange::decode(id, verb, old_data, changed_data)` decodes straight
+//! from the JSON text (e.g. `old_data::text` selected by hand).
 #![warn(missing_docs)]
 
 mod activity;

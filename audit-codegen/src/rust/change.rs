@@ -25,6 +25,10 @@ pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
             (#schema, #name) => #change::decode(activity_id, verb, old_data, changed_data).map(Self::#v),
         }
     });
+    // With no audited table the parameters are otherwise unused.
+    let unused = variants
+        .is_empty()
+        .then(|| quote!(let _ = (verb, old_data, changed_data);));
     let try_arms = variants.iter().map(|(v, change, schema, name)| {
         quote! { (#schema, #name) => #change::try_from(activity).map(Self::#v), }
     });
@@ -49,7 +53,7 @@ pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
                 old_data: Option<&str>,
                 changed_data: Option<&str>,
             ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
-                let _ = (verb, old_data, changed_data);
+                #unused
                 match (schema, table) {
                     #(#arms)*
                     _ => Err(::audit_runtime::codegen::unknown_table(activity_id, schema, table)),

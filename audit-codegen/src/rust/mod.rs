@@ -8,6 +8,24 @@
 //! type table.
 //!
 //! The output is a pure function of the [`AuditSpec`]: same spec, same bytes.
+//!
+//! Names: tables and types become `UpperCamelCase` (`blog_post` → `BlogPost`, a schema
+//! other than `public` prefixes: `Sales.invoice` → `SalesInvoice`), columns
+//! `snake_case`; keywords become raw identifiers (`r#type`) or get a trailing `_`
+//! (`self_`, `Self_`), leading digits a prefix, common accented letters their ASCII
+//! letter and other characters their code point (`日本` → `u65e5_u672c`). The JSON key
+//! stays exact through `#[serde(rename)]`. Two tables, types or columns with one Rust
+//! name are an [`Error::Generate`] naming both (for tables: set `rust_name`).
+//!
+//! Overrides: `spec.rust.type_overrides` replaces the mapping of a SQL type everywhere;
+//! a column override's `rust_type` is used verbatim for the row field (nullability
+//! included: write `Option<…>` yourself) and its attributes are added to the row field.
+//! Override types must implement `Debug`, `Clone`, `PartialEq` and serde's traits.
+//!
+//! Schema evolution: keys of dropped columns are ignored; a nullable column absent from
+//! an old row decodes as `None`; a `NOT NULL` column absent from an old full row is a
+//! `DecodeError::MissingColumn` naming it (no truthful value exists; an override to
+//! `Option<…>` makes such history decode).
 
 mod change;
 mod names;
@@ -131,11 +149,11 @@ impl Registry {
             }
             Some(other) if other == origin => Ok(()),
             Some(other) => {
+                let table = table.or(other.starts_with("table ").then_some(other.as_str()));
                 let help = match table {
-                    Some(t) => format!(
-                        "; set `rust_name` for {t} (or the other table) in audit.toml to choose \
-                         another name"
-                    ),
+                    Some(t) => {
+                        format!("; set `rust_name` for {t} in audit.toml to choose another name")
+                    }
                     None => String::new(),
                 };
                 Err(Error::Generate(format!(
