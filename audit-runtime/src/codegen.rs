@@ -9,6 +9,8 @@
 pub use chrono;
 pub use serde;
 pub use serde_json;
+#[cfg(feature = "time")]
+pub use time;
 
 use crate::error::{DataPart, DecodeError, snippet};
 use serde::de::DeserializeOwned;

@@ -29,6 +29,11 @@ fn main() {
         &out_dir.join("kitchen_sink.rs"),
         spec::kitchen_sink,
     );
+    render(
+        "kitchen_sink",
+        &out_dir.join("kitchen_sink_time.rs"),
+        spec::kitchen_sink_time,
+    );
     // The round-trip code goes to `audit.rs`, the file `include_audit!` includes.
     render("roundtrip", &out_dir.join("audit.rs"), spec::roundtrip);
 }

@@ -51,6 +51,14 @@ pub fn kitchen_sink(schema: Schema) -> AuditSpec {
     spec(schema, tables)
 }
 
+/// The kitchen-sink fixture with dates and times from the `time` crate.
+#[allow(dead_code)]
+pub fn kitchen_sink_time(schema: Schema) -> AuditSpec {
+    let mut spec = kitchen_sink(schema);
+    spec.rust.time_crate = audit_codegen::spec::TimeCrate::Time;
+    spec
+}
+
 /// The round-trip fixture: `everything` without its `secret` column, and `pair` (a
 /// composite key) recording truncates.
 pub fn roundtrip(schema: Schema) -> AuditSpec {

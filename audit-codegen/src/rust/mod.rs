@@ -17,6 +17,10 @@
 //! stays exact through `#[serde(rename)]`. Two tables, types or columns with one Rust
 //! name are an [`Error::Generate`] naming both (for tables: set `rust_name`).
 //!
+//! Dates and times use chrono by default; with `time_crate = "time"` the `date`,
+//! `time`, `timestamp` and `timestamptz` columns use `audit_runtime::types::time`
+//! (enable audit-runtime's `time` feature); `timetz` stays chrono-based.
+//!
 //! Overrides: `spec.rust.type_overrides` replaces the mapping of a SQL type everywhere;
 //! a column override's `rust_type` is used verbatim for the row field (nullability
 //! included: write `Option<…>` yourself) and its attributes are added to the row field.
@@ -34,7 +38,7 @@ mod types;
 mod user_types;
 
 use crate::error::{Error, Result};
-use crate::spec::{AuditSpec, TimeCrate};
+use crate::spec::AuditSpec;
 use std::collections::BTreeMap;
 use table::TablePlan;
 use types::TypeMapper;
@@ -55,15 +59,12 @@ const HEADER: &str =
 
 /// Renders the typed Rust code for `spec`.
 pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
-    if spec.rust.time_crate == TimeCrate::Time {
-        return Err(Error::Generate(
-            "the `time` crate is not supported yet by the Rust generator; \
-             use the default `chrono` (remove `time_crate = \"time\"` from audit.toml)"
-                .to_owned(),
-        ));
-    }
     let mut warnings = Vec::new();
-    let mut mapper = TypeMapper::new(&spec.schema, &spec.rust.type_overrides);
+    let mut mapper = TypeMapper::new(
+        &spec.schema,
+        &spec.rust.type_overrides,
+        spec.rust.time_crate,
+    );
     let mut registry = Registry::default();
     registry.claim("Change", "the crate-wide change enum", None)?;
 

@@ -2,6 +2,7 @@
 
 use crate::error::{Error, Result};
 use crate::model::{Schema, TypeRef};
+use crate::spec::TimeCrate;
 use proc_macro2::TokenStream;
 use quote::quote;
 use std::collections::BTreeSet;
@@ -24,6 +25,7 @@ pub struct Mapped {
 pub struct TypeMapper<'a> {
     schema: &'a Schema,
     overrides: &'a [(String, String)],
+    time_crate: TimeCrate,
     /// Canonical names of the enums met.
     pub enums: BTreeSet<String>,
     /// Canonical names of the composites met.
@@ -53,9 +55,24 @@ fn base_name(type_name: &str) -> String {
     }
 }
 
-fn builtin(name: &str) -> Option<(TokenStream, &'static str, bool)> {
+fn builtin(name: &str, time_crate: TimeCrate) -> Option<(TokenStream, &'static str, bool)> {
     let rt = quote!(::audit_runtime::types);
     let chrono = quote!(::audit_runtime::codegen::chrono);
+    if time_crate == TimeCrate::Time {
+        // The `time` twins of the chrono-based types (runtime feature `time`).
+        let time = quote!(::audit_runtime::types::time);
+        match name {
+            "date" => return Some((quote!(#time::Date), "time::Date", true)),
+            "time without time zone" => return Some((quote!(#time::Time), "time::Time", true)),
+            "timestamp without time zone" => {
+                return Some((quote!(#time::Timestamp), "time::Timestamp", true));
+            }
+            "timestamp with time zone" => {
+                return Some((quote!(#time::Timestamptz), "time::Timestamptz", true));
+            }
+            _ => {}
+        }
+    }
     Some(match name {
         "smallint" => (quote!(i16), "i16", true),
         "integer" => (quote!(i32), "i32", true),
@@ -92,10 +109,15 @@ fn builtin(name: &str) -> Option<(TokenStream, &'static str, bool)> {
 
 impl<'a> TypeMapper<'a> {
     /// A mapper over `schema` with per-type overrides (canonical SQL name → Rust path).
-    pub fn new(schema: &'a Schema, overrides: &'a [(String, String)]) -> Self {
+    pub fn new(
+        schema: &'a Schema,
+        overrides: &'a [(String, String)],
+        time_crate: TimeCrate,
+    ) -> Self {
         Self {
             schema,
             overrides,
+            time_crate,
             enums: BTreeSet::new(),
             composites: BTreeSet::new(),
             user_names: Default::default(),
@@ -161,7 +183,7 @@ impl<'a> TypeMapper<'a> {
                 inner.domain_not_null |= !d.nullable;
                 Ok(inner)
             }
-            TypeRef::Builtin(name) => match builtin(&base_name(name)) {
+            TypeRef::Builtin(name) => match builtin(&base_name(name), self.time_crate) {
                 Some((tokens, display, eq)) => Ok(Mapped {
                     tokens,
                     display: display.to_owned(),

@@ -78,7 +78,7 @@ fn parse_ymd(text: &str, bc: bool) -> Option<(NaiveDate, &str)> {
 }
 
 /// `HH:MM:SS[.ffffff]`, returning the rest of the text.
-fn parse_hms(text: &str) -> Option<(NaiveTime, &str)> {
+pub(crate) fn parse_hms(text: &str) -> Option<(NaiveTime, &str)> {
     let (h, rest) = digits(text, 2, 2)?;
     let (m, rest) = digits(rest.strip_prefix(':')?, 2, 2)?;
     let (s, mut rest) = digits(rest.strip_prefix(':')?, 2, 2)?;
@@ -133,7 +133,7 @@ fn write_ymd(date: NaiveDate, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(f, "{shown:04}-{:02}-{:02}", date.month(), date.day())
 }
 
-fn write_hms(time: NaiveTime, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+pub(crate) fn write_hms(time: NaiveTime, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     write!(
         f,
         "{:02}:{:02}:{:02}",

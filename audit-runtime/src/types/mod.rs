@@ -36,6 +36,8 @@ mod interval;
 mod money;
 mod net;
 mod numeric;
+#[cfg(feature = "time")]
+pub mod time;
 mod uuid;
 
 pub use array::Array;

@@ -9,6 +9,11 @@ pub mod kitchen_sink {
     include!(concat!(env!("OUT_DIR"), "/kitchen_sink.rs"));
 }
 
+/// The kitchen-sink fixture generated with `time_crate = "time"`.
+pub mod kitchen_sink_time {
+    include!(concat!(env!("OUT_DIR"), "/kitchen_sink_time.rs"));
+}
+
 /// The round-trip fixture, included the way users include theirs.
 pub mod roundtrip {
     audit_runtime::include_audit!();

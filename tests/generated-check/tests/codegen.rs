@@ -122,11 +122,40 @@ fn column_collisions_are_errors() {
 }
 
 #[test]
-fn time_crate_is_not_supported_yet() {
+fn time_crate_maps_dates_and_times() {
     let mut spec = kitchen_sink();
     spec.rust.time_crate = TimeCrate::Time;
-    let message = render(&spec).unwrap_err().to_string();
-    assert!(message.contains("not supported yet"), "{message}");
+    let code = render(&spec).unwrap().code;
+    assert!(code.contains("pub day: Option<::audit_runtime::types::time::Date>,"));
+    assert!(code.contains("pub at_time: Option<::audit_runtime::types::time::Time>,"));
+    assert!(code.contains("pub stamp: Option<::audit_runtime::types::time::Timestamp>,"));
+    assert!(code.contains("pub stamp_tz: Option<::audit_runtime::types::time::Timestamptz>,"));
+    assert!(code.contains("pub at_time_tz: Option<::audit_runtime::types::TimeTz>,"));
+}
+
+#[test]
+fn time_crate_code_decodes() {
+    use audit_generated_check::kitchen_sink_time::TimesChange;
+    let change = TimesChange::decode(
+        None,
+        "insert",
+        None,
+        Some(
+            r#"{"id": 1, "day": "0044-03-15 BC", "at_time": "10:00:00.5",
+                 "stamp": "infinity", "stamp_tz": "2024-05-01T12:00:00+02:00"}"#,
+        ),
+    )
+    .unwrap();
+    let TimesChange::Insert { new } = change else {
+        panic!()
+    };
+    assert_eq!(new.day.unwrap().to_string(), "0044-03-15 BC");
+    assert_eq!(
+        new.at_time.unwrap().0,
+        time::Time::from_hms_milli(10, 0, 0, 500).unwrap()
+    );
+    assert_eq!(new.stamp, Some(audit_runtime::types::Finite::Infinity));
+    assert_eq!(new.stamp_tz.unwrap().value().unwrap().hour(), 10);
 }
 
 #[test]
