@@ -147,21 +147,21 @@ pub fn unexpected_verb(ctx: Context<'_>, verb: &str) -> DecodeError {
     }
 }
 
-/// Checks that an activity belongs to the table `schema.name`.
-pub fn check_table(
-    activity: &crate::Activity,
-    schema: &str,
-    name: &str,
-) -> Result<(), DecodeError> {
-    if activity.schema_name == schema && activity.table_name == name {
-        Ok(())
-    } else {
-        Err(DecodeError::WrongTable {
-            activity_id: Some(activity.id),
-            expected: format!("{schema}.{name}"),
-            found: activity.qualified_table(),
-        })
+/// Checks that an activity belongs to one of `tables` (`(schema, name)`): the audited
+/// table first, then its partitions, whose row triggers record the partition's name.
+pub fn check_table(activity: &crate::Activity, tables: &[(&str, &str)]) -> Result<(), DecodeError> {
+    if tables
+        .iter()
+        .any(|(s, n)| activity.schema_name == *s && activity.table_name == *n)
+    {
+        return Ok(());
     }
+    let (schema, name) = tables.first().copied().unwrap_or_default();
+    Err(DecodeError::WrongTable {
+        activity_id: Some(activity.id),
+        expected: format!("{schema}.{name}"),
+        found: activity.qualified_table(),
+    })
 }
 
 /// The error for an activity of a table the code was not generated for.

@@ -12,25 +12,27 @@ pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
         .map(|p| {
             let v = names::camel_ident(&p.base);
             let change = format_ident!("{}Change", v.to_string().trim_end_matches('_'));
-            let t = &p.audited.table;
-            (v, change, &t.schema, &t.name)
+            (v, change, &p.names)
         })
         .collect();
-    let defs = variants.iter().map(|(v, change, schema, name)| {
+    let defs = variants.iter().map(|(v, change, names)| {
+        let (schema, name) = &names[0];
         let doc = format!(" A change of `{schema}.{name}`.");
         quote! { #[doc = #doc] #v(#change), }
     });
-    let arms = variants.iter().map(|(v, change, schema, name)| {
+    let arms = variants.iter().map(|(v, change, names)| {
+        let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
         quote! {
-            (#schema, #name) => #change::decode(activity_id, verb, old_data, changed_data).map(Self::#v),
+            #(#pats)|* => #change::decode(activity_id, verb, old_data, changed_data).map(Self::#v),
         }
     });
     // With no audited table the parameters are otherwise unused.
     let unused = variants
         .is_empty()
         .then(|| quote!(let _ = (verb, old_data, changed_data);));
-    let try_arms = variants.iter().map(|(v, change, schema, name)| {
-        quote! { (#schema, #name) => #change::try_from(activity).map(Self::#v), }
+    let try_arms = variants.iter().map(|(v, change, names)| {
+        let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
+        quote! { #(#pats)|* => #change::try_from(activity).map(Self::#v), }
     });
     quote! {
         /// A recorded change of any audited table.

@@ -91,6 +91,13 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
         plans.push(TablePlan::new(audited, base, &mut mapper, &mut warnings)?);
     }
 
+    // A partition audited in its own right decodes as itself, not as its parent.
+    let own: Vec<(String, String)> = plans.iter().map(|p| p.names[0].clone()).collect();
+    for plan in &mut plans {
+        let first = plan.names[0].clone();
+        plan.names.retain(|n| *n == first || !own.contains(n));
+    }
+
     let mut items = proc_macro2::TokenStream::new();
     for key in mapper.enums.clone() {
         let rust = mapper.user_names[&key].clone();

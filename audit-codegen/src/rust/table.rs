@@ -59,6 +59,9 @@ pub struct TablePlan<'a> {
     pub base: String,
     /// The audited columns.
     pub fields: Vec<Field>,
+    /// The table and its partitions (all levels), as `(schema, name)`: activity of a
+    /// partitioned table is recorded under the partition's name.
+    pub names: Vec<(String, String)>,
 }
 
 impl<'a> TablePlan<'a> {
@@ -118,6 +121,7 @@ impl<'a> TablePlan<'a> {
             });
         }
         Ok(Self {
+            names: partition_family(&mapper.schema, table),
             audited,
             base,
             fields,
@@ -227,9 +231,11 @@ impl<'a> TablePlan<'a> {
         let truncate_verb =
             truncate.then(|| quote!(Self::Truncate => ::audit_runtime::Verb::Truncate,));
         let change_doc = format!(" One recorded change of `{qualified}`.");
+        let family_schemas = self.names.iter().map(|(s, _)| s);
+        let family_names = self.names.iter().map(|(_, n)| n);
         let rt = quote!(::audit_runtime::codegen);
 
-        let key_items = self.render_key(&row, &key, &qualified, &derive);
+        let key_items = self.render_key(&row, &key, &change, &qualified, &derive);
         let derive_all = derive(all_eq, quote!());
         let derive_patch = derive(all_eq, quote!(Default,));
 
@@ -294,6 +300,8 @@ impl<'a> TablePlan<'a> {
                 pub const SCHEMA: &'static str = #schema_lit;
                 /// The table's name.
                 pub const TABLE: &'static str = #name_lit;
+                /// The table and its partitions, whose activity this type decodes.
+                pub const TABLES: &'static [(&'static str, &'static str)] = &[#((#family_schemas, #family_names)),*];
 
                 /// Decodes a change from the raw JSON text of an activity's parts.
                 pub fn decode(
@@ -359,7 +367,7 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    #rt::check_table(activity, Self::SCHEMA, Self::TABLE)?;
+                    #rt::check_table(activity, Self::TABLES)?;
                     Self::decode(
                         Some(activity.id),
                         activity.verb.as_str(),
@@ -402,6 +410,7 @@ impl<'a> TablePlan<'a> {
         &self,
         row: &Ident,
         key: &Ident,
+        change: &Ident,
         qualified: &str,
         derive: &dyn Fn(bool, TokenStream) -> TokenStream,
     ) -> TokenStream {
@@ -447,7 +456,6 @@ impl<'a> TablePlan<'a> {
             }
         };
         let rt = quote!(::audit_runtime::codegen);
-        let (schema, name) = (&self.audited.table.schema, &self.audited.table.name);
         let derive_key = derive(eq, if eq { quote!(Hash,) } else { quote!() });
         quote! {
             #[doc = #doc]
@@ -469,7 +477,7 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    #rt::check_table(activity, #schema, #name)?;
+                    #rt::check_table(activity, #change::TABLES)?;
                     let ctx = #rt::Context { activity_id: Some(activity.id), table: #qualified };
                     let object_id = #rt::required(
                         ctx,
@@ -490,6 +498,32 @@ impl<'a> TablePlan<'a> {
             }
         }
     }
+}
+
+/// `table` and every partition below it, sorted after the table itself.
+fn partition_family(
+    schema: &crate::model::Schema,
+    table: &crate::model::Table,
+) -> Vec<(String, String)> {
+    let mut family = vec![(table.schema.clone(), table.name.clone())];
+    let mut i = 0;
+    while i < family.len() {
+        let (ps, pn) = family[i].clone();
+        let mut children: Vec<(String, String)> = schema
+            .tables
+            .iter()
+            .filter(|t| {
+                t.partition_of
+                    .as_ref()
+                    .is_some_and(|p| p.schema == ps && p.name == pn)
+            })
+            .map(|t| (t.schema.clone(), t.name.clone()))
+            .collect();
+        children.sort();
+        family.extend(children);
+        i += 1;
+    }
+    family
 }
 
 /// Parses one attribute written in the manifest, e.g. `#[serde(skip_serializing)]`.

@@ -23,7 +23,8 @@ pub struct Mapped {
 /// Maps SQL types, remembering the user-defined enums and composites it meets (they
 /// are generated) and the types it could only map to `serde_json::Value`.
 pub struct TypeMapper<'a> {
-    schema: &'a Schema,
+    /// The schema types are resolved against.
+    pub schema: &'a Schema,
     overrides: &'a [(String, String)],
     time_crate: TimeCrate,
     /// Canonical names of the enums met.

@@ -103,6 +103,24 @@ fn name_collisions_name_both_tables_and_suggest_rust_name() {
 }
 
 #[test]
+fn partitions_audited_on_their_own_decode_as_themselves() {
+    let mut spec = kitchen_sink();
+    let schema = spec.schema.clone();
+    let code = render(&spec).unwrap().code;
+    assert!(code.contains("(\"public\", \"measurement\") | (\"public\", \"measurement_2025\")"));
+    spec.tables.push(audit_codegen::spec::AuditedTable {
+        table: schema.table("public", "measurement_2025").unwrap().clone(),
+        excluded: vec![],
+        record_truncate: false,
+        rust_name: None,
+        columns: vec![],
+    });
+    let code = render(&spec).unwrap().code;
+    assert!(!code.contains("(\"public\", \"measurement\") | (\"public\", \"measurement_2025\")"));
+    assert!(code.contains("pub enum Measurement2025Change"));
+}
+
+#[test]
 fn column_collisions_are_errors() {
     let mut spec = kitchen_sink();
     let table = &mut spec

@@ -3,8 +3,8 @@
 //! composite key, a table without a key.
 
 use audit_generated_check::kitchen_sink::{
-    ArticleChange, Cafe, CafeChange, Change, EventLogChange, Mood, OrderItems, OrderItemsChange,
-    OrderLineKey, SalesInvoiceChange, SalesMoneyBag, User, UserChange, UserKey,
+    ArticleChange, Cafe, CafeChange, Change, EventLogChange, MeasurementChange, Mood, OrderItems,
+    OrderItemsChange, OrderLineKey, SalesInvoiceChange, SalesMoneyBag, User, UserChange, UserKey,
 };
 use audit_runtime::Activity;
 use audit_tests::{TestDb, fixture, install_reference_audit, install_reference_audit_with};
@@ -20,6 +20,7 @@ fn odd_tables_decode_from_real_activity() {
         "Sales.invoice",
         "public.order_line",
         "public.event_log",
+        "public.measurement",
     ] {
         install_reference_audit(&db, table);
     }
@@ -39,6 +40,7 @@ fn odd_tables_decode_from_real_activity() {
                 VALUES ('a', 'it''s complicated', 3, 'a b');
             DELETE FROM "café";
             TRUNCATE article;
+            INSERT INTO measurement VALUES (1, '2025-06-01', 30);
             "#,
         )
         .unwrap();
@@ -52,7 +54,7 @@ fn odd_tables_decode_from_real_activity() {
         .iter()
         .map(|a| Change::try_from(a).unwrap_or_else(|e| panic!("{e}")))
         .collect();
-    assert_eq!(changes.len(), 10);
+    assert_eq!(changes.len(), 11);
 
     let user = User {
         select: 1,
@@ -126,4 +128,12 @@ fn odd_tables_decode_from_real_activity() {
     assert_eq!(new.rating, 3);
     assert_eq!(changes[8], Change::Cafe(CafeChange::Delete { old: cafe }));
     assert_eq!(changes[9], Change::Article(ArticleChange::Truncate));
+    // A partitioned table's row trigger records the partition's name; the parent's
+    // types decode it.
+    assert_eq!(activities[10].table_name, "measurement_2025");
+    let Change::Measurement(MeasurementChange::Insert { new }) = &changes[10] else {
+        panic!("{:?}", changes[10])
+    };
+    assert_eq!(new.peak, Some(30));
+    assert!(MeasurementChange::try_from(&activities[10]).is_ok());
 }
