@@ -121,7 +121,7 @@ impl<'a> TablePlan<'a> {
             });
         }
         Ok(Self {
-            names: partition_family(&mapper.schema, table),
+            names: partition_family(mapper.schema, table),
             audited,
             base,
             fields,
