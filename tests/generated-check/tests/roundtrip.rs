@@ -192,6 +192,10 @@ fn every_activity_decodes_to_what_the_table_held() {
     let mut counts = BTreeMap::<&str, usize>::new();
     for activity in &activities {
         let change = Change::try_from(activity).unwrap_or_else(|e| panic!("{e}"));
+        // What serialises deserialises back to the same value.
+        let text = serde_json::to_string(&change).unwrap();
+        let back: Change = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(back, change);
         match change {
             Change::Everything(change) => {
                 let key = audit_generated_check::roundtrip::EverythingKey::try_from(activity)
