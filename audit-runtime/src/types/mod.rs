@@ -23,7 +23,7 @@
 //! | `interval` | [`Interval`] | `"1 year 2 mons -3 days +04:05:06.7"` or ISO 8601 `"P1Y2M-3DT4H5M6.7S"` |
 //! | `inet`, `cidr` | [`Inet`] | `"10.0.0.1"`, `"10.0.0.0/8"` |
 //! | `macaddr`, `macaddr8` | [`MacAddr`], [`MacAddr8`] | `"08:00:2b:01:02:03"` |
-//! | `json`, `jsonb` | `serde_json::Value` | the value itself (a JSON `null` value reads as SQL NULL: `to_jsonb` cannot tell them apart) |
+//! | `json`, `jsonb` | `serde_json::Value` | the value itself (a JSON `null` value reads as SQL NULL: `to_jsonb` cannot tell them apart; numbers inside follow serde_json's `Value`, i.e. best-effort `f64` unless its `float_roundtrip` or `arbitrary_precision` feature is on) |
 //! | `T[]` (any dimensions) | [`Array<T>`] | nested arrays with `null` elements |
 //! | enum, composite | generated enum / struct | label string / object |
 //! | anything else | `serde_json::Value` ([`Unknown`]) | as `to_jsonb` renders it |
