@@ -205,10 +205,18 @@ impl<'a> TablePlan<'a> {
                 pub #ident: #ty,
             }
         });
-        let apply = self.fields.iter().map(|f| {
-            let ident = &f.ident;
-            quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
-        });
+        let mut apply: Vec<TokenStream> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let ident = &f.ident;
+                quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
+            })
+            .collect();
+        if apply.is_empty() {
+            // Every column excluded: nothing to apply, and no unused-variable warning.
+            apply.push(quote!(let _ = row;));
+        }
         let is_empty = if self.fields.is_empty() {
             quote!(true)
         } else {

@@ -80,12 +80,13 @@ impl<'de> serde::Deserialize<'de> for Numeric {
         // The raw JSON token: a number's digits exactly as written, or a quoted special.
         let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
         let text = raw.get();
-        let unquoted = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-            Some(special @ ("NaN" | "Infinity" | "-Infinity")) => special,
-            Some(_) => return Err(D::Error::custom(format!("invalid numeric {text}"))),
-            None => text,
-        };
-        unquoted.parse().map_err(D::Error::custom)
+        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+            Some(special @ ("NaN" | "Infinity" | "-Infinity")) => Ok(Self(special.to_owned())),
+            Some(_) => Err(D::Error::custom(format!("invalid numeric {text}"))),
+            // Reuse the token's allocation for the digits.
+            None if is_decimal(text) => Ok(Self(Box::<str>::from(raw).into())),
+            None => Err(D::Error::custom(ParseError::new("numeric", text))),
+        }
     }
 }
 

@@ -121,6 +121,24 @@ fn partitions_audited_on_their_own_decode_as_themselves() {
 }
 
 #[test]
+fn a_table_with_every_column_excluded_still_renders() {
+    let mut spec = kitchen_sink();
+    let user = spec
+        .tables
+        .iter_mut()
+        .find(|t| t.table.name == "user")
+        .unwrap();
+    user.excluded = user.table.columns.iter().map(|c| c.name.clone()).collect();
+    let code = render(&spec).unwrap().code;
+    assert!(code.contains("pub struct User {}"), "empty row struct");
+    assert!(code.contains("let _ = row;"));
+    assert!(
+        !code.contains("UserKey"),
+        "the key column is excluded: no key type"
+    );
+}
+
+#[test]
 fn column_collisions_are_errors() {
     let mut spec = kitchen_sink();
     let table = &mut spec
