@@ -137,3 +137,60 @@ fn odd_tables_decode_from_real_activity() {
     assert_eq!(new.peak, Some(30));
     assert!(MeasurementChange::try_from(&activities[10]).is_ok());
 }
+
+/// With `time_crate = "time"`, date and time columns decode to what the `postgres` crate
+/// reads into the same `time`-based types.
+#[test]
+fn time_crate_types_match_the_table() {
+    use audit_generated_check::kitchen_sink_time::{Times, TimesChange};
+    let sql = std::fs::read_to_string(fixture("kitchen_sink/schema.sql")).unwrap();
+    let db = TestDb::with_sql("kitchen_sink_time", &sql);
+    install_reference_audit(&db, "public.times");
+    let mut client = db.client();
+    client
+        .batch_execute(
+            "SET TimeZone = 'Asia/Kathmandu';
+             INSERT INTO times (day, at_time, at_time_tz, precise, stamp, stamp_tz, stamp_tz_ms,
+                                span, span_days)
+             VALUES ('0044-03-15 BC', '23:59:59.999999', '01:02:03+05:45', '12:00:00.123',
+                     '1969-12-31 23:59:59.5', '2024-02-29 12:00:00+02', 'infinity',
+                     '1 year -2 days 03:00:00', '3 days'),
+                    ('2024-05-01', NULL, NULL, NULL, '-infinity', '1900-01-01 00:00:00+00',
+                     '2000-01-01 00:00:00.123+00', NULL, NULL);",
+        )
+        .unwrap();
+    let expected: Vec<Times> = client
+        .query(
+            "SELECT id, day, at_time, at_time_tz, precise, stamp, stamp_tz, stamp_tz_ms, span,
+                    span_days FROM times ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| Times {
+            id: r.get(0),
+            day: r.get(1),
+            at_time: r.get(2),
+            at_time_tz: r.get(3),
+            precise: r.get(4),
+            stamp: r.get(5),
+            stamp_tz: r.get(6),
+            stamp_tz_ms: r.get(7),
+            span: r.get(8),
+            span_days: r.get(9),
+        })
+        .collect();
+    let decoded: Vec<Times> = client
+        .query("SELECT * FROM audit.activity ORDER BY id", &[])
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let activity = Activity::from_row(r).unwrap();
+            match TimesChange::try_from(&activity).unwrap() {
+                TimesChange::Insert { new } => new,
+                other => panic!("{other:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(decoded, expected);
+}
