@@ -172,14 +172,6 @@ pub fn unknown_table(activity_id: Option<i64>, schema: &str, name: &str) -> Deco
     }
 }
 
-/// The error for a key requested from a table without a key type.
-pub fn no_key(ctx: Context<'_>) -> DecodeError {
-    DecodeError::NoKey {
-        activity_id: ctx.activity_id,
-        table: ctx.table.to_owned(),
-    }
-}
-
 /// Patch field of a nullable column: present `null` is `Some(None)` (set to NULL), an
 /// absent key is `None` through `#[serde(default)]` (unchanged).
 pub fn nullable_patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(

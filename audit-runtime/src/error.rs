@@ -132,14 +132,6 @@ pub enum DecodeError {
         /// The table of the activity.
         table: String,
     },
-    /// The table has no key type (no primary key, or an excluded key column).
-    #[error("{}: {table} has no key type", activity(*activity_id))]
-    NoKey {
-        /// The activity id, if known.
-        activity_id: Option<i64>,
-        /// The table, `schema.name`.
-        table: String,
-    },
     /// A column of the activity row itself could not be read.
     #[error("{}: cannot read activity column {column}: {message}", activity(*activity_id))]
     Row {
