@@ -25,6 +25,21 @@ pub struct AuditSpec {
     pub renames: Vec<Rename>,
 }
 
+impl AuditSpec {
+    /// A spec for `schema` with the defaults of an empty manifest: audit schema `audit`,
+    /// actor ids of type `text`, no audited table.
+    pub fn new(schema: Schema) -> Self {
+        Self {
+            audit_schema: "audit".to_owned(),
+            actor_id_type: "text".to_owned(),
+            tables: Vec::new(),
+            rust: RustOptions::default(),
+            schema,
+            renames: Vec::new(),
+        }
+    }
+}
+
 /// A rename of a table or column, used to keep existing history under current names.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Rename {
@@ -74,6 +89,18 @@ pub struct HistoryOptions {
 }
 
 impl AuditedTable {
+    /// Audits every column of `table`, with no options set.
+    pub fn new(table: Table) -> Self {
+        Self {
+            table,
+            excluded: Vec::new(),
+            record_truncate: false,
+            rust_name: None,
+            columns: Vec::new(),
+            history: HistoryOptions::default(),
+        }
+    }
+
     /// The audited columns (every column that is not excluded), in ordinal order.
     pub fn audited_columns(&self) -> impl Iterator<Item = &crate::model::Column> {
         self.table

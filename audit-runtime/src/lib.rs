@@ -1,6 +1,50 @@
 //! Runtime of the PostgreSQL audit trail: who is acting, activity rows, typed history.
+//!
+//! The generated code (`$OUT_DIR/audit.rs`, included with [`include_audit!`]) depends only
+//! on this crate: it decodes [`Activity`] rows into one typed change enum per table, using
+//! the value types of [`types`] for PostgreSQL types that have no exact std equivalent.
+//! Decoding never guesses: a value that does not fit its column's type is a
+//! [`DecodeError`] naming the activity, table, column, expected type and offending JSON.
+//!
+//! ```ignore
+//! audit_runtime::include_audit!();
+//!
+//! let rows = client.query("SELECT * FROM audit.activity ORDER BY id", &[])?;
+//! for row in &rows {
+//!     let activity = audit_runtime::Activity::from_row(row)?;
+//!     match Change::try_from(&activity)? {
+//!         Change::Article(ArticleChange::Update { old, changed }) => {
+//!             if let Some(name) = &changed.name {
+//!                 println!("article {} renamed from {} to {name}", old.id, old.name);
+//!             }
+//!         }
+//!         other => println!("{other:?}"),
+//!     }
+//! }
+//! ```
+//!
+//! For speed, `ArticleChange::decode(id, verb, old_data, changed_data)` decodes straight
+//! from the JSON text (e.g. `old_data::text` selected by hand).
 #![warn(missing_docs)]
 
+mod activity;
+pub mod codegen;
 mod context;
+mod error;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+mod pg;
+pub mod types;
 
+pub use activity::{Activity, UnknownVerb, Verb, Xid8};
 pub use context::{AuditContext, DEFAULT_AUDIT_SCHEMA};
+pub use error::{DataPart, DecodeError};
+
+/// Includes the generated audit code, `$OUT_DIR/audit.rs`, at this point.
+///
+/// Expands to `include!(concat!(env!("OUT_DIR"), "/audit.rs"))`.
+#[macro_export]
+macro_rules! include_audit {
+    () => {
+        include!(concat!(env!("OUT_DIR"), "/audit.rs"));
+    };
+}

@@ -157,6 +157,189 @@ pub fn pg_dump_schema(db: &TestDb) -> String {
     String::from_utf8(output.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
 }
 
+/// The DDL of the audit schema the reference triggers write to: `audit.transaction` and
+/// `audit.activity` exactly as the data contract (DESIGN.md §5) describes them.
+pub const REFERENCE_AUDIT_SCHEMA: &str = "
+CREATE SCHEMA IF NOT EXISTS audit;
+CREATE TABLE IF NOT EXISTS audit.transaction (
+    id bigserial PRIMARY KEY,
+    native_transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    issued_at timestamptz NOT NULL DEFAULT now(),
+    client_addr inet,
+    actor_id text,
+    context jsonb
+);
+CREATE TABLE IF NOT EXISTS audit.activity (
+    id bigserial PRIMARY KEY,
+    schema_name text NOT NULL,
+    table_name text NOT NULL,
+    relid oid NOT NULL,
+    issued_at timestamptz NOT NULL DEFAULT statement_timestamp(),
+    native_transaction_id xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    verb text NOT NULL,
+    object_id jsonb,
+    old_data jsonb,
+    changed_data jsonb,
+    transaction_id bigint REFERENCES audit.transaction (id)
+);
+";
+
+/// Installs the reference implementation of the audit data contract on `table`
+/// (`schema.name`, unquoted parts), auditing every column and not recording truncates.
+///
+/// See [`install_reference_audit_with`].
+pub fn install_reference_audit(db: &TestDb, table: &str) {
+    install_reference_audit_with(db, table, &[], false);
+}
+
+/// Installs the reference implementation of the audit data contract on `table`
+/// (`schema.name`): a small, plain plpgsql row trigger that writes `audit.activity`
+/// exactly as DESIGN.md §5 specifies, so decoding can be tested independently of the
+/// generated triggers (which are tested against the same decoding later).
+///
+/// - insert: `changed_data` = `to_jsonb(NEW)` minus `excluded`; update: `old_data` the
+///   full old row, `changed_data` the columns whose JSON text differs (found with
+///   `jsonb_each`), no row when nothing changed; delete: `old_data` the full old row;
+/// - top-level `timestamptz` columns are written as `timezone('UTC', value)`, i.e. UTC
+///   without offset;
+/// - `object_id`: the key value for a one-column primary key, an array in key order for
+///   a composite one, NULL without a primary key;
+/// - with `truncate`, a statement trigger records `truncate` activities.
+pub fn install_reference_audit_with(db: &TestDb, table: &str, excluded: &[&str], truncate: bool) {
+    let (schema, name) = table.split_once('.').expect("table as schema.name");
+    let mut client = db.client();
+    client
+        .batch_execute(REFERENCE_AUDIT_SCHEMA)
+        .unwrap_or_else(|e| panic!("audit schema: {}", describe(&e)));
+    let relid: u32 = client
+        .query_one(
+            "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relname = $2",
+            &[&schema, &name],
+        )
+        .unwrap_or_else(|e| panic!("table {table} not found: {}", describe(&e)))
+        .get(0);
+    let literal = |items: Vec<String>| {
+        let quoted: Vec<String> = items
+            .iter()
+            .map(|i| format!("'{}'", i.replace('\'', "''")))
+            .collect();
+        format!("ARRAY[{}]::text[]", quoted.join(","))
+    };
+    let tz_columns: Vec<String> = client
+        .query(
+            "SELECT attname::text FROM pg_attribute
+              WHERE attrelid = $1 AND attnum > 0 AND NOT attisdropped
+                AND atttypid = 'timestamptz'::regtype ORDER BY attnum",
+            &[&relid],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let key: Vec<String> = client
+        .query(
+            "SELECT a.attname::text FROM pg_constraint pk,
+                    unnest(pk.conkey) WITH ORDINALITY AS k(attnum, ord)
+               JOIN pg_attribute a ON a.attnum = k.attnum
+              WHERE pk.conrelid = $1 AND pk.contype = 'p' AND a.attrelid = $1
+              ORDER BY k.ord",
+            &[&relid],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let excluded = literal(excluded.iter().map(|e| (*e).to_owned()).collect());
+    let tz_columns = literal(tz_columns);
+    let key_columns = literal(key);
+    let function = format!("audit.\"reference_{relid}\"");
+    let truncate_function = format!("audit.\"reference_truncate_{relid}\"");
+    let quoted_table = format!(
+        "\"{}\".\"{}\"",
+        schema.replace('"', "\"\""),
+        name.replace('"', "\"\"")
+    );
+    let sql = format!(
+        r#"
+CREATE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+DECLARE
+    excluded text[] := {excluded};
+    tz_columns text[] := {tz_columns};
+    key_columns text[] := {key_columns};
+    old_row jsonb;
+    new_row jsonb;
+    changed jsonb;
+    key_source jsonb;
+    object_id jsonb;
+    c text;
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        old_row := to_jsonb(OLD);
+        FOREACH c IN ARRAY tz_columns LOOP
+            IF jsonb_typeof(old_row -> c) = 'string' THEN
+                old_row := jsonb_set(old_row, ARRAY[c],
+                    to_jsonb(timezone('UTC', (old_row ->> c)::timestamptz)));
+            END IF;
+        END LOOP;
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') THEN
+        new_row := to_jsonb(NEW);
+        FOREACH c IN ARRAY tz_columns LOOP
+            IF jsonb_typeof(new_row -> c) = 'string' THEN
+                new_row := jsonb_set(new_row, ARRAY[c],
+                    to_jsonb(timezone('UTC', (new_row ->> c)::timestamptz)));
+            END IF;
+        END LOOP;
+    END IF;
+    key_source := coalesce(new_row, old_row);
+    IF cardinality(key_columns) = 1 THEN
+        object_id := key_source -> key_columns[1];
+    ELSIF cardinality(key_columns) > 1 THEN
+        SELECT jsonb_agg(key_source -> k ORDER BY ord) INTO object_id
+          FROM unnest(key_columns) WITH ORDINALITY AS u(k, ord);
+    END IF;
+    old_row := old_row - excluded;
+    new_row := new_row - excluded;
+    IF TG_OP = 'UPDATE' THEN
+        -- Compare JSON text, not jsonb values: jsonb equates 1.0 and 1.00.
+        SELECT jsonb_object_agg(n.key, n.value) INTO changed
+          FROM jsonb_each(new_row) AS n
+         WHERE (old_row -> n.key)::text IS DISTINCT FROM n.value::text;
+        IF changed IS NULL THEN
+            RETURN NULL;
+        END IF;
+        new_row := changed;
+    END IF;
+    INSERT INTO audit.activity (schema_name, table_name, relid, verb, object_id, old_data, changed_data)
+    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_RELID, lower(TG_OP), object_id, old_row, new_row);
+    RETURN NULL;
+END
+$fn$;
+CREATE TRIGGER reference_audit AFTER INSERT OR UPDATE OR DELETE ON {quoted_table}
+    FOR EACH ROW EXECUTE FUNCTION {function}();
+CREATE FUNCTION {truncate_function}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+    INSERT INTO audit.activity (schema_name, table_name, relid, verb)
+    VALUES (TG_TABLE_SCHEMA, TG_TABLE_NAME, TG_RELID, 'truncate');
+    RETURN NULL;
+END
+$fn$;
+"#
+    );
+    client
+        .batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("reference audit on {table}: {}", describe(&e)));
+    if truncate {
+        client
+            .batch_execute(&format!(
+                "CREATE TRIGGER reference_audit_truncate AFTER TRUNCATE ON {quoted_table}
+                     FOR EACH STATEMENT EXECUTE FUNCTION {truncate_function}();"
+            ))
+            .unwrap_or_else(|e| panic!("truncate trigger on {table}: {}", describe(&e)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -415,7 +415,6 @@ fn evolve(
 mod tests {
     use super::*;
     use crate::model::{Column, Schema, Table, TableKind};
-    use crate::spec::{HistoryOptions, RustOptions};
 
     fn column(name: &str, type_name: &str) -> Column {
         Column {
@@ -430,34 +429,24 @@ mod tests {
     }
 
     fn table(name: &str, columns: &[(&str, &str)]) -> AuditedTable {
-        AuditedTable {
-            table: Table {
-                schema: "public".into(),
-                name: name.into(),
-                kind: TableKind::Ordinary,
-                partition_of: None,
-                columns: columns.iter().map(|(n, t)| column(n, t)).collect(),
-                primary_key: Some(vec!["id".into()]),
-            },
-            excluded: Vec::new(),
-            record_truncate: false,
-            rust_name: None,
-            columns: Vec::new(),
-            history: HistoryOptions::default(),
-        }
+        AuditedTable::new(Table {
+            schema: "public".into(),
+            name: name.into(),
+            kind: TableKind::Ordinary,
+            partition_of: None,
+            columns: columns.iter().map(|(n, t)| column(n, t)).collect(),
+            primary_key: Some(vec!["id".into()]),
+        })
     }
 
     fn spec(tables: Vec<AuditedTable>) -> AuditSpec {
+        let schema = Schema {
+            tables: tables.iter().map(|t| t.table.clone()).collect(),
+            ..Schema::default()
+        };
         AuditSpec {
-            audit_schema: "audit".into(),
-            actor_id_type: "text".into(),
-            schema: Schema {
-                tables: tables.iter().map(|t| t.table.clone()).collect(),
-                ..Schema::default()
-            },
             tables,
-            rust: RustOptions::default(),
-            renames: Vec::new(),
+            ..AuditSpec::new(schema)
         }
     }
 

@@ -1,0 +1,77 @@
+//! The crate-wide `Change` enum: one variant per audited table.
+
+use super::names;
+use super::table::TablePlan;
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+
+/// Renders `Change`, dispatching on the activity's schema and table name.
+pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
+    let variants: Vec<_> = plans
+        .iter()
+        .map(|p| {
+            let v = names::camel_ident(&p.base);
+            let change = format_ident!("{}Change", v.to_string().trim_end_matches('_'));
+            (v, change, &p.names)
+        })
+        .collect();
+    let defs = variants.iter().map(|(v, change, names)| {
+        let (schema, name) = &names[0];
+        let doc = format!(" A change of `{schema}.{name}`.");
+        quote! { #[doc = #doc] #v(#change), }
+    });
+    let arms = variants.iter().map(|(v, change, names)| {
+        let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
+        quote! {
+            #(#pats)|* => #change::decode(activity_id, verb, old_data, changed_data).map(Self::#v),
+        }
+    });
+    // With no audited table the parameters are otherwise unused.
+    let unused = variants
+        .is_empty()
+        .then(|| quote!(let _ = (verb, old_data, changed_data);));
+    let try_arms = variants.iter().map(|(v, change, names)| {
+        let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
+        quote! { #(#pats)|* => #change::try_from(activity).map(Self::#v), }
+    });
+    quote! {
+        /// A recorded change of any audited table.
+        #[allow(clippy::large_enum_variant)]
+        #[derive(Debug, Clone, PartialEq, ::audit_runtime::codegen::serde::Serialize,
+            ::audit_runtime::codegen::serde::Deserialize)]
+        #[serde(crate = "::audit_runtime::codegen::serde")]
+        pub enum Change {
+            #(#defs)*
+        }
+
+        impl Change {
+            /// Decodes a change of the table `schema.table` from the raw JSON text of an
+            /// activity's parts.
+            pub fn decode(
+                activity_id: Option<i64>,
+                schema: &str,
+                table: &str,
+                verb: &str,
+                old_data: Option<&str>,
+                changed_data: Option<&str>,
+            ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
+                #unused
+                match (schema, table) {
+                    #(#arms)*
+                    _ => Err(::audit_runtime::codegen::unknown_table(activity_id, schema, table)),
+                }
+            }
+        }
+
+        impl ::core::convert::TryFrom<&::audit_runtime::Activity> for Change {
+            type Error = ::audit_runtime::DecodeError;
+
+            fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
+                match (activity.schema_name.as_str(), activity.table_name.as_str()) {
+                    #(#try_arms)*
+                    (schema, table) => Err(::audit_runtime::codegen::unknown_table(Some(activity.id), schema, table)),
+                }
+            }
+        }
+    }
+}

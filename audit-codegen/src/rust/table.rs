@@ -1,0 +1,543 @@
+//! The items generated for one audited table: row, patch, change enum, key.
+
+use super::names;
+use super::types::{Mapped, TypeMapper};
+use crate::error::{Error, Result};
+use crate::spec::AuditedTable;
+use proc_macro2::{Ident, TokenStream};
+use quote::{format_ident, quote};
+
+/// One audited column as it appears in generated code.
+pub struct Field {
+    /// The SQL column name (the JSON key).
+    pub column: String,
+    /// The Rust field name.
+    pub ident: Ident,
+    /// The mapped type (without the `Option` for nullability).
+    pub ty: Mapped,
+    /// Whether the row field is `Option<T>`.
+    pub nullable: bool,
+    /// The column's SQL type, for docs and errors.
+    pub sql_type: String,
+    /// Extra attributes from the manifest.
+    pub attributes: Vec<syn::Attribute>,
+    /// Whether the type came from a per-column override (then it is used verbatim).
+    pub overridden: bool,
+}
+
+impl Field {
+    /// The row field's type.
+    pub fn row_type(&self) -> TokenStream {
+        let t = &self.ty.tokens;
+        if self.nullable && !self.overridden {
+            quote!(Option<#t>)
+        } else {
+            quote!(#t)
+        }
+    }
+
+    fn expected(&self) -> String {
+        let null = if self.nullable { "" } else { " NOT NULL" };
+        format!("{}{null} ({})", self.sql_type, self.ty.display)
+    }
+
+    fn rename(&self) -> TokenStream {
+        let key = &self.column;
+        if names::unraw(&self.ident) == *key {
+            quote!()
+        } else {
+            quote!(#[serde(rename = #key)])
+        }
+    }
+}
+
+/// Everything known about one table before its items are rendered.
+pub struct TablePlan<'a> {
+    /// The audited table.
+    pub audited: &'a AuditedTable,
+    /// The base name (`Article`).
+    pub base: String,
+    /// The audited columns.
+    pub fields: Vec<Field>,
+    /// The table and its partitions (all levels), as `(schema, name)`: activity of a
+    /// partitioned table is recorded under the partition's name.
+    pub names: Vec<(String, String)>,
+}
+
+impl<'a> TablePlan<'a> {
+    /// Maps every audited column, failing on two columns with one Rust name.
+    pub fn new(
+        audited: &'a AuditedTable,
+        base: String,
+        mapper: &mut TypeMapper<'_>,
+        warnings: &mut Vec<String>,
+    ) -> Result<Self> {
+        let table = &audited.table;
+        let qualified = format!("{}.{}", table.schema, table.name);
+        let mut fields: Vec<Field> = Vec::new();
+        for over in &audited.columns {
+            if !audited.audited_columns().any(|c| c.name == over.column) {
+                return Err(Error::Generate(format!(
+                    "a column override names `{}`, which is not an audited column of {qualified}",
+                    over.column
+                )));
+            }
+        }
+        for column in audited.audited_columns() {
+            let what = format!("column {qualified}.{}", column.name);
+            let over = audited.columns.iter().find(|o| o.column == column.name);
+            let (ty, overridden) = match over.and_then(|o| o.rust_type.as_deref()) {
+                Some(rust) => (TypeMapper::parse_override(rust, &what)?, true),
+                None => (mapper.map(&column.type_name, &what, warnings)?, false),
+            };
+            let attributes = over
+                .map(|o| {
+                    o.attributes
+                        .iter()
+                        .map(|a| parse_attribute(a, &what))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?
+                .unwrap_or_default()
+                .into_iter()
+                .flatten()
+                .collect();
+            let ident = names::snake(&column.name);
+            if let Some(other) = fields.iter().find(|f| f.ident == ident) {
+                return Err(Error::Generate(format!(
+                    "columns `{}` and `{}` of table {qualified} both map to the Rust field \
+                     `{ident}`; rename one of the columns or exclude it in audit.toml",
+                    other.column, column.name
+                )));
+            }
+            fields.push(Field {
+                column: column.name.clone(),
+                ident,
+                nullable: column.nullable && !ty.domain_not_null,
+                ty,
+                sql_type: column.type_name.clone(),
+                attributes,
+                overridden,
+            });
+        }
+        Ok(Self {
+            names: partition_family(mapper.schema, table),
+            audited,
+            base,
+            fields,
+        })
+    }
+
+    /// The key columns' fields, when the table has a primary key made only of audited
+    /// columns.
+    fn key_fields(&self) -> Option<Vec<&Field>> {
+        let pk = self.audited.table.primary_key.as_ref()?;
+        pk.iter()
+            .map(|c| self.fields.iter().find(|f| f.column == *c))
+            .collect()
+    }
+
+    /// Renders the row struct, patch, change enum and key.
+    pub fn render(&self) -> TokenStream {
+        let table = &self.audited.table;
+        let qualified = format!("{}.{}", table.schema, table.name);
+        let schema_lit = &table.schema;
+        let name_lit = &table.name;
+        let row = names::camel_ident(&self.base);
+        let patch = format_ident!("{}Patch", row.to_string().trim_end_matches('_'));
+        let change = format_ident!("{}Change", row.to_string().trim_end_matches('_'));
+        let key = format_ident!("{}Key", row.to_string().trim_end_matches('_'));
+        let serde_crate = quote!(#[serde(crate = "::audit_runtime::codegen::serde")]);
+        let derive = |eq: bool, extra: TokenStream| {
+            let eq = if eq { quote!(Eq,) } else { quote!() };
+            quote! {
+                #[derive(Debug, Clone, #extra PartialEq, #eq ::audit_runtime::codegen::serde::Serialize,
+                    ::audit_runtime::codegen::serde::Deserialize)]
+                #serde_crate
+            }
+        };
+        let all_eq = self.fields.iter().all(|f| f.ty.eq && !f.overridden);
+
+        // The row.
+        let row_fields = self.fields.iter().map(|f| {
+            let doc = format!(
+                " Column `{}` of `{qualified}` (`{}`{}).",
+                f.column,
+                f.sql_type,
+                if f.nullable { "" } else { ", NOT NULL" }
+            );
+            let ident = &f.ident;
+            let ty = f.row_type();
+            let rename = f.rename();
+            let attrs = &f.attributes;
+            quote! { #[doc = #doc] #rename #(#attrs)* pub #ident: #ty, }
+        });
+        let row_doc = format!(" A row of `{qualified}` as recorded in the audit trail.");
+        let row_info = self.column_infos(true);
+        let patch_info = self.column_infos(false);
+
+        // The patch.
+        let patch_fields = self.fields.iter().map(|f| {
+            let ident = &f.ident;
+            let t = &f.ty.tokens;
+            let rename = f.rename();
+            let (ty, with, doc) = if f.nullable && !f.overridden {
+                (
+                    quote!(Option<Option<#t>>),
+                    "::audit_runtime::codegen::nullable_patch",
+                    format!(
+                        " New value of `{}` (`{}`): `None` if unchanged, `Some(None)` if set to NULL.",
+                        f.column, f.sql_type
+                    ),
+                )
+            } else {
+                let t = f.row_type();
+                (
+                    quote!(Option<#t>),
+                    "::audit_runtime::codegen::required_patch",
+                    format!(" New value of `{}` (`{}`): `None` if unchanged.", f.column, f.sql_type),
+                )
+            };
+            quote! {
+                #[doc = #doc]
+                #rename
+                #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = #with)]
+                pub #ident: #ty,
+            }
+        });
+        let mut apply: Vec<TokenStream> = self
+            .fields
+            .iter()
+            .map(|f| {
+                let ident = &f.ident;
+                quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
+            })
+            .collect();
+        if apply.is_empty() {
+            // Every column excluded: nothing to apply, and no unused-variable warning.
+            apply.push(quote!(let _ = row;));
+        }
+        let is_empty = if self.fields.is_empty() {
+            quote!(true)
+        } else {
+            let idents = self.fields.iter().map(|f| &f.ident);
+            quote!(#(self.#idents.is_none())&&*)
+        };
+        let patch_doc =
+            format!(" The columns of `{qualified}` an update changed, with their new values.");
+
+        // The change.
+        let truncate = self.audited.record_truncate;
+        let truncate_variant = truncate.then(|| {
+            quote! {
+                /// The table was truncated.
+                Truncate,
+            }
+        });
+        let truncate_arm = truncate.then(|| quote!("truncate" => Ok(Self::Truncate),));
+        let truncate_none = truncate.then(|| quote!(Self::Truncate => None,));
+        let truncate_verb =
+            truncate.then(|| quote!(Self::Truncate => ::audit_runtime::Verb::Truncate,));
+        let change_doc = format!(" One recorded change of `{qualified}`.");
+        let family_schemas = self.names.iter().map(|(s, _)| s);
+        let family_names = self.names.iter().map(|(_, n)| n);
+        let rt = quote!(::audit_runtime::codegen);
+
+        let key_items = self.render_key(&row, &key, &change, &qualified, &derive);
+        let derive_all = derive(all_eq, quote!());
+        let derive_patch = derive(all_eq, quote!(Default,));
+
+        quote! {
+            #[doc = #row_doc]
+            #derive_all
+            pub struct #row { #(#row_fields)* }
+
+            impl #row {
+                #[doc = " The columns of the row, for precise decoding errors."]
+                #[doc(hidden)]
+                pub const COLUMNS: &'static [#rt::ColumnInfo] = &[#(#row_info),*];
+            }
+
+            #[doc = #patch_doc]
+            #derive_patch
+            pub struct #patch { #(#patch_fields)* }
+
+            impl #patch {
+                #[doc = " The columns of the patch, for precise decoding errors."]
+                #[doc(hidden)]
+                pub const COLUMNS: &'static [#rt::ColumnInfo] = &[#(#patch_info),*];
+
+                /// Writes the changed values into `row`, turning the old row into the new one.
+                pub fn apply(&self, row: &mut #row) {
+                    #(#apply)*
+                }
+
+                /// Whether no column changed.
+                pub fn is_empty(&self) -> bool {
+                    #is_empty
+                }
+            }
+
+            #[doc = #change_doc]
+            #[allow(clippy::large_enum_variant)]
+            #derive_all
+            #[serde(rename_all = "snake_case")]
+            pub enum #change {
+                /// A row was inserted.
+                Insert {
+                    /// The inserted row.
+                    new: #row,
+                },
+                /// A row was updated.
+                Update {
+                    /// The row before the update.
+                    old: #row,
+                    /// The columns that changed, with their new values.
+                    changed: #patch,
+                },
+                /// A row was deleted.
+                Delete {
+                    /// The deleted row.
+                    old: #row,
+                },
+                #truncate_variant
+            }
+
+            impl #change {
+                /// The table's schema.
+                pub const SCHEMA: &'static str = #schema_lit;
+                /// The table's name.
+                pub const TABLE: &'static str = #name_lit;
+                /// The table and its partitions, whose activity this type decodes.
+                pub const TABLES: &'static [(&'static str, &'static str)] = &[#((#family_schemas, #family_names)),*];
+
+                /// Decodes a change from the raw JSON text of an activity's parts.
+                pub fn decode(
+                    activity_id: Option<i64>,
+                    verb: &str,
+                    old_data: Option<&str>,
+                    changed_data: Option<&str>,
+                ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
+                    let ctx = #rt::Context { activity_id, table: #qualified };
+                    let old = ::audit_runtime::DataPart::OldData;
+                    let new = ::audit_runtime::DataPart::ChangedData;
+                    match verb {
+                        "insert" => Ok(Self::Insert {
+                            new: #rt::decode(ctx, new, #rt::required(ctx, verb, new, changed_data)?, #row::COLUMNS, true)?,
+                        }),
+                        "update" => Ok(Self::Update {
+                            old: #rt::decode(ctx, old, #rt::required(ctx, verb, old, old_data)?, #row::COLUMNS, true)?,
+                            changed: #rt::decode(ctx, new, #rt::required(ctx, verb, new, changed_data)?, #patch::COLUMNS, false)?,
+                        }),
+                        "delete" => Ok(Self::Delete {
+                            old: #rt::decode(ctx, old, #rt::required(ctx, verb, old, old_data)?, #row::COLUMNS, true)?,
+                        }),
+                        #truncate_arm
+                        _ => Err(#rt::unexpected_verb(ctx, verb)),
+                    }
+                }
+
+                /// The verb of this change.
+                pub fn verb(&self) -> ::audit_runtime::Verb {
+                    match self {
+                        Self::Insert { .. } => ::audit_runtime::Verb::Insert,
+                        Self::Update { .. } => ::audit_runtime::Verb::Update,
+                        Self::Delete { .. } => ::audit_runtime::Verb::Delete,
+                        #truncate_verb
+                    }
+                }
+
+                /// The row before the change (updates and deletes).
+                pub fn old_row(&self) -> Option<&#row> {
+                    match self {
+                        Self::Update { old, .. } | Self::Delete { old } => Some(old),
+                        _ => None,
+                    }
+                }
+
+                /// The row after the change: the inserted row, or the old row with the
+                /// patch applied; `None` after a delete or truncate.
+                pub fn new_row(&self) -> Option<#row> {
+                    match self {
+                        Self::Insert { new } => Some(new.clone()),
+                        Self::Update { old, changed } => {
+                            let mut row = old.clone();
+                            changed.apply(&mut row);
+                            Some(row)
+                        }
+                        Self::Delete { .. } => None,
+                        #truncate_none
+                    }
+                }
+            }
+
+            impl ::core::convert::TryFrom<&::audit_runtime::Activity> for #change {
+                type Error = ::audit_runtime::DecodeError;
+
+                fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
+                    #rt::check_table(activity, Self::TABLES)?;
+                    Self::decode(
+                        Some(activity.id),
+                        activity.verb.as_str(),
+                        activity.old_data_text(),
+                        activity.changed_data_text(),
+                    )
+                }
+            }
+
+            #key_items
+        }
+    }
+
+    fn column_infos(&self, full: bool) -> Vec<TokenStream> {
+        self.fields
+            .iter()
+            .map(|f| {
+                let name = &f.column;
+                let expected = f.expected();
+                let required = full && !f.nullable;
+                let ty = if full || !f.nullable || f.overridden {
+                    f.row_type()
+                } else {
+                    let t = &f.ty.tokens;
+                    quote!(Option<#t>)
+                };
+                quote! {
+                    ::audit_runtime::codegen::ColumnInfo {
+                        name: #name,
+                        expected: #expected,
+                        required: #required,
+                        check: ::audit_runtime::codegen::check::<#ty>,
+                    }
+                }
+            })
+            .collect()
+    }
+
+    fn render_key(
+        &self,
+        row: &Ident,
+        key: &Ident,
+        change: &Ident,
+        qualified: &str,
+        derive: &dyn Fn(bool, TokenStream) -> TokenStream,
+    ) -> TokenStream {
+        let Some(fields) = self.key_fields() else {
+            return quote!();
+        };
+        let eq = fields.iter().all(|f| f.ty.eq && !f.overridden);
+        let doc = format!(
+            " The primary key of `{qualified}` ({}), as recorded in `activity.object_id`.",
+            fields
+                .iter()
+                .map(|f| format!("`{}`", f.column))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let idents: Vec<&Ident> = fields.iter().map(|f| &f.ident).collect();
+        let types: Vec<TokenStream> = fields.iter().map(|f| f.row_type()).collect();
+        let key_fields = fields.iter().map(|f| {
+            let doc = format!(" Key column `{}` (`{}`).", f.column, f.sql_type);
+            let ident = &f.ident;
+            let ty = f.row_type();
+            let rename = f.rename();
+            quote! { #[doc = #doc] #rename pub #ident: #ty, }
+        });
+        let expected = fields
+            .iter()
+            .map(|f| format!("{} ({})", f.sql_type, f.ty.display))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // A single-column key is the JSON value itself, a composite key an array.
+        let decode = if fields.len() == 1 {
+            let ident = idents[0];
+            let ty = &types[0];
+            quote! {
+                ::audit_runtime::codegen::decode_key::<#ty>(ctx, object_id, #expected)
+                    .map(|#ident| Self { #ident })
+            }
+        } else {
+            let vars: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("k{}", i)).collect();
+            quote! {
+                ::audit_runtime::codegen::decode_key::<(#(#types,)*)>(ctx, object_id, #expected)
+                    .map(|(#(#vars,)*)| Self { #(#idents: #vars),* })
+            }
+        };
+        let rt = quote!(::audit_runtime::codegen);
+        let derive_key = derive(eq, if eq { quote!(Hash,) } else { quote!() });
+        quote! {
+            #[doc = #doc]
+            #derive_key
+            pub struct #key { #(#key_fields)* }
+
+            impl #key {
+                /// Decodes a key from the raw JSON text of `activity.object_id`.
+                pub fn decode(
+                    activity_id: Option<i64>,
+                    object_id: &str,
+                ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
+                    let ctx = #rt::Context { activity_id, table: #qualified };
+                    #decode
+                }
+            }
+
+            impl ::core::convert::TryFrom<&::audit_runtime::Activity> for #key {
+                type Error = ::audit_runtime::DecodeError;
+
+                fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
+                    #rt::check_table(activity, #change::TABLES)?;
+                    let ctx = #rt::Context { activity_id: Some(activity.id), table: #qualified };
+                    let object_id = #rt::required(
+                        ctx,
+                        activity.verb.as_str(),
+                        ::audit_runtime::DataPart::ObjectId,
+                        activity.object_id_text(),
+                    )?;
+                    Self::decode(Some(activity.id), object_id)
+                }
+            }
+
+            impl #row {
+                /// The row's primary key.
+                #[allow(clippy::clone_on_copy)]
+                pub fn key(&self) -> #key {
+                    #key { #(#idents: self.#idents.clone()),* }
+                }
+            }
+        }
+    }
+}
+
+/// `table` and every partition below it, sorted after the table itself.
+fn partition_family(
+    schema: &crate::model::Schema,
+    table: &crate::model::Table,
+) -> Vec<(String, String)> {
+    let mut family = vec![(table.schema.clone(), table.name.clone())];
+    let mut i = 0;
+    while i < family.len() {
+        let (ps, pn) = family[i].clone();
+        let mut children: Vec<(String, String)> = schema
+            .tables
+            .iter()
+            .filter(|t| {
+                t.partition_of
+                    .as_ref()
+                    .is_some_and(|p| p.schema == ps && p.name == pn)
+            })
+            .map(|t| (t.schema.clone(), t.name.clone()))
+            .collect();
+        children.sort();
+        family.extend(children);
+        i += 1;
+    }
+    family
+}
+
+/// Parses one attribute written in the manifest, e.g. `#[serde(skip_serializing)]`.
+fn parse_attribute(text: &str, what: &str) -> Result<Vec<syn::Attribute>> {
+    use syn::parse::Parser;
+    syn::Attribute::parse_outer
+        .parse_str(text)
+        .map_err(|e| Error::Generate(format!("invalid attribute `{text}` for {what}: {e}")))
+}
