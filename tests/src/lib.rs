@@ -4,6 +4,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
 //! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
 
+use audit_codegen::spec::{AuditSpec, AuditedTable, RustOptions};
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -155,6 +156,53 @@ pub fn pg_dump_schema(db: &TestDb) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
+}
+
+/// One table to audit in [`audit_spec`]: `(schema, table, excluded columns, record_truncate)`.
+pub type TableChoice<'a> = (&'a str, &'a str, &'a [&'a str], bool);
+
+/// An audit spec (audit schema `audit`, actor type `actor_type`) for `tables` of the
+/// database, introspected live.
+pub fn audit_spec(db: &TestDb, actor_type: &str, tables: &[TableChoice<'_>]) -> AuditSpec {
+    let schema =
+        audit_codegen::source::live::introspect(&mut db.client()).expect("live introspection");
+    let mut audited: Vec<AuditedTable> = tables
+        .iter()
+        .map(
+            |(table_schema, name, excluded, record_truncate)| AuditedTable {
+                table: schema
+                    .table(table_schema, name)
+                    .unwrap_or_else(|| panic!("no table {table_schema}.{name}"))
+                    .clone(),
+                excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
+                record_truncate: *record_truncate,
+                rust_name: None,
+                columns: Vec::new(),
+            },
+        )
+        .collect();
+    audited.sort_by(|a, b| (&a.table.schema, &a.table.name).cmp(&(&b.table.schema, &b.table.name)));
+    AuditSpec {
+        audit_schema: "audit".to_owned(),
+        actor_id_type: actor_type.to_owned(),
+        tables: audited,
+        rust: RustOptions::default(),
+        schema,
+    }
+}
+
+/// Installs the audit trail of `spec` in `db` in one transaction: the audit schema, then
+/// the triggers of every table of the spec.
+pub fn install_audit(db: &TestDb, spec: &AuditSpec) {
+    let mut sql = String::from("BEGIN;\n");
+    sql.push_str(&audit_codegen::sql::render_audit_schema(spec).expect("audit schema renders"));
+    for table in &spec.tables {
+        sql.push_str(&audit_codegen::sql::render_table(spec, table).expect("table renders"));
+    }
+    sql.push_str("COMMIT;\n");
+    db.client()
+        .batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("installing the audit trail failed: {}", describe(&e)));
 }
 
 #[cfg(test)]
