@@ -240,8 +240,8 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         old_key_of_o: json::key(schema, &key, "o"),
         key_change_filter: format!(
             "k.\"native_transaction_id\" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()\n\
-             \x20             AND k.\"relid\" OPERATOR(pg_catalog.=) {relid}\n\
-             \x20             AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0"
+             \x20                 AND k.\"relid\" OPERATOR(pg_catalog.=) {relid}\n\
+             \x20                 AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0"
         ),
         key_of_old: json::key(schema, &key, "OLD"),
         key_of_new: json::key(schema, &key, "NEW"),
