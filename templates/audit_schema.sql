@@ -145,8 +145,10 @@ DECLARE
     v_id bigint;
 BEGIN
     PERFORM pg_catalog.set_config({{ setting_context }}, v_context, true);
-    -- No transaction id yet: nothing was written, so there is nothing to link.
-    IF v_xid IS NULL THEN
+    -- No transaction id yet: nothing was written, so there is nothing to link. A
+    -- read-only transaction cannot have audited changes either.
+    IF v_xid IS NULL
+       OR pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
         RETURN;
     END IF;
     UPDATE {{ transaction }} AS t
