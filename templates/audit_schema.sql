@@ -30,12 +30,14 @@ CREATE INDEX {{ transaction_xid_index }} ON {{ transaction }} ("native_transacti
 CREATE INDEX {{ transaction_actor_index }} ON {{ transaction }} ("actor_id", "issued_at");
 
 -- activity: one row per inserted, updated, deleted (or truncated) audited row.
+-- Names use the "C" collation: they are identifiers, and byte comparison keeps the
+-- record index below cheap to maintain on every write.
 -- No foreign key to transaction: a key check per row would cost a trigger; the
 -- functions below only ever link rows created by the same transaction.
 CREATE TABLE {{ activity }} (
     "id" bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME {{ activity_sequence }}) PRIMARY KEY,
-    "schema_name" pg_catalog.text NOT NULL,
-    "table_name" pg_catalog.text NOT NULL,
+    "schema_name" pg_catalog.text COLLATE pg_catalog."C" NOT NULL,
+    "table_name" pg_catalog.text COLLATE pg_catalog."C" NOT NULL,
     "relid" pg_catalog.oid NOT NULL,
     "issued_at" timestamp with time zone NOT NULL,
     "native_transaction_id" pg_catalog.xid8 NOT NULL,
