@@ -4,8 +4,8 @@
 //! --test audit_bench_setup -- --ignored` after creating the tables to audit
 //! (`AUDIT_BENCH_TABLES=public.a,public.b`, default `public.bench_article`).
 
-use audit_codegen::sql::{render_audit_schema, render_table};
 use audit_codegen::spec::{AuditSpec, AuditedTable, RustOptions};
+use audit_codegen::sql::{render_audit_schema, render_table};
 
 #[test]
 #[ignore = "manual benchmark setup; needs AUDIT_BENCH_URL"]

@@ -98,12 +98,97 @@ pub(crate) fn row_of(columns: &[&Column], alias: &str) -> String {
     format!("ROW({})::pg_catalog.record", refs.join(", "))
 }
 
+/// Built-in types whose `=` (of `pg_catalog`, resolved by argument type) holds exactly
+/// when the two values are binary identical. Comparing them with `=` skips forming two
+/// row values per column, which is most of the cost of comparing a wide row.
+fn has_binary_equality(schema: &Schema, type_name: &str) -> bool {
+    let TypeRef::Builtin(t) = schema.resolve_type(type_name) else {
+        return false;
+    };
+    // Drop type modifiers: `timestamp(3) with time zone` -> `timestamp with time zone`.
+    let mut base = String::with_capacity(t.len());
+    let mut depth = 0;
+    for c in t.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => base.push(c),
+            _ => {}
+        }
+    }
+    matches!(
+        base.as_str(),
+        "smallint"
+            | "integer"
+            | "bigint"
+            | "boolean"
+            | "date"
+            | "uuid"
+            | "oid"
+            | "bytea"
+            | "text"
+            | "character varying"
+            | "timestamp with time zone"
+            | "timestamp without time zone"
+            | "time without time zone"
+    )
+}
+
+/// Whether `type_name` is a string type, compared in the "C" collation so that a
+/// non-deterministic column collation cannot call two different strings equal.
+fn is_string(type_name: &str) -> bool {
+    type_name == "text" || type_name.starts_with("character varying")
+}
+
+/// A condition that is TRUE when `column` holds the same value in `new` and `old`, and
+/// FALSE or NULL when it changed (value, or NULL-ness).
+fn unchanged(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
+    let name = always_quote(&column.name);
+    if has_binary_equality(schema, &column.type_name) {
+        let collate = if is_string(&column.type_name) {
+            " COLLATE pg_catalog.\"C\""
+        } else {
+            ""
+        };
+        format!(
+            "({new}.{name} OPERATOR(pg_catalog.=) {old}.{name}{collate} \
+             OR ({new}.{name} IS NULL AND {old}.{name} IS NULL))"
+        )
+    } else {
+        format!(
+            "{} {IMAGE_EQ} {}",
+            row_of(&[column], new),
+            row_of(&[column], old)
+        )
+    }
+}
+
 /// True when any of `columns` differs between `old` and `new` (binary image or NULL-ness).
-pub(crate) fn any_changed(columns: &[&Column], new: &str, old: &str) -> String {
+/// Columns without a binary `=` are compared together as one record image.
+pub(crate) fn any_changed(
+    schema: &Schema,
+    columns: &[&Column],
+    new: &str,
+    old: &str,
+    indent: &str,
+) -> String {
+    let (simple, other): (Vec<&Column>, Vec<&Column>) = columns
+        .iter()
+        .partition(|c| has_binary_equality(schema, &c.type_name));
+    let mut conditions: Vec<String> = simple
+        .iter()
+        .map(|c| unchanged(schema, c, new, old))
+        .collect();
+    if !other.is_empty() {
+        conditions.push(format!(
+            "{} {IMAGE_EQ} {}",
+            row_of(&other, new),
+            row_of(&other, old)
+        ));
+    }
     format!(
-        "NOT ({} {IMAGE_EQ} {})",
-        row_of(columns, new),
-        row_of(columns, old)
+        "(\n{indent}    {}\n{indent}) IS NOT TRUE",
+        conditions.join(&format!("\n{indent}    AND "))
     )
 }
 
@@ -121,9 +206,8 @@ pub(crate) fn changed_object(
         .iter()
         .map(|c| {
             format!(
-                "{indent}    CASE WHEN {} {IMAGE_EQ} {} THEN {} END",
-                row_of(&[c], new),
-                row_of(&[c], old),
+                "{indent}    CASE WHEN {} THEN {} END",
+                unchanged(schema, c, new, old),
                 quote_literal(&c.name)
             )
         })
@@ -183,5 +267,44 @@ mod tests {
         let refs: Vec<&Column> = columns.iter().collect();
         let object = row_object(&schema, &refs, "n", "");
         assert_eq!(object.matches("jsonb_build_object(").count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    fn column(name: &str, type_name: &str) -> Column {
+        Column {
+            name: name.to_owned(),
+            type_name: type_name.to_owned(),
+            element_type: None,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    #[test]
+    fn binary_safe_types_use_equality_others_the_record_image() {
+        let schema = Schema::default();
+        assert!(has_binary_equality(&schema, "timestamp(3) with time zone"));
+        assert!(has_binary_equality(&schema, "character varying(20)"));
+        assert!(!has_binary_equality(&schema, "numeric(10,2)"));
+        assert!(!has_binary_equality(&schema, "json"));
+        assert!(!has_binary_equality(&schema, "public.citext"));
+        let a = column("a", "integer");
+        let t = column("t", "text");
+        let j = column("j", "json");
+        let k = column("k", "numeric");
+        let condition = any_changed(&schema, &[&a, &t, &j, &k], "n", "o", "");
+        assert_eq!(
+            condition,
+            "(\n    (n.\"a\" OPERATOR(pg_catalog.=) o.\"a\" OR (n.\"a\" IS NULL AND o.\"a\" IS NULL))\n    \
+             AND (n.\"t\" OPERATOR(pg_catalog.=) o.\"t\" COLLATE pg_catalog.\"C\" OR (n.\"t\" IS NULL AND o.\"t\" IS NULL))\n    \
+             AND ROW(n.\"j\", n.\"k\")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o.\"j\", o.\"k\")::pg_catalog.record\n\
+             ) IS NOT TRUE"
+        );
     }
 }

@@ -235,7 +235,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         update_key: json::key(schema, &key, "n"),
         update_old_row: json::row_object(schema, &columns, "o", "               "),
         update_changed: json::changed_object(schema, &columns, "n", "o", "               "),
-        update_any_changed: json::any_changed(&columns, "n", "o"),
+        update_any_changed: json::any_changed(schema, &columns, "n", "o", "             "),
         key_join,
         old_key_of_o: json::key(schema, &key, "o"),
         key_change_filter: format!(
@@ -252,7 +252,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         ),
         row_old_row: json::row_object(schema, &columns, "OLD", "            "),
         row_changed: json::changed_object(schema, &columns, "NEW", "OLD", "            "),
-        row_any_changed: json::any_changed(&columns, "NEW", "OLD"),
+        row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),
         delete_key: json::key(schema, &key, "o"),
         delete_row: json::row_object(schema, &columns, "o", "           "),
         table: objects.table,
