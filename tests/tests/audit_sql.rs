@@ -1,12 +1,15 @@
 //! The generated audit SQL against the real PostgreSQL: row semantics, multi-row
 //! statements, key changes, transactions and context, security.
 
-use audit_tests::{TestDb, audit_spec, describe, install_audit};
+use audit_tests::{TestDb, audit_spec, install_audit};
 use postgres::Client;
 use serde_json::{Value, json};
 
-/// The activity rows, oldest first: (verb, object_id, old_data, changed_data).
-fn activities(client: &mut Client) -> Vec<(String, Option<Value>, Option<Value>, Option<Value>)> {
+/// One activity row: (verb, object_id, old_data, changed_data).
+type ActivityRow = (String, Option<Value>, Option<Value>, Option<Value>);
+
+/// The activity rows, oldest first.
+fn activities(client: &mut Client) -> Vec<ActivityRow> {
     client
         .query(
             "SELECT verb, object_id, old_data, changed_data FROM audit.activity ORDER BY id",
@@ -75,7 +78,6 @@ fn readme_session_is_reproduced() {
     assert!(row.get::<_, bool>(3));
     assert!(row.get::<_, bool>(4));
     assert_eq!(row.get::<_, Option<i64>>(5), None);
-    let _ = describe;
 }
 
 /// A database with `setup` run and `tables` (all in `public`, none excluded) audited.
@@ -608,5 +610,41 @@ fn unaudit_stops_recording_and_keeps_history() {
             "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'article'::regclass"
         ),
         0
+    );
+}
+
+#[test]
+fn case_only_changes_of_citext_are_changes() {
+    // citext's own `=` calls 'A' and 'a' equal; the audit compares binary images.
+    let db = audited_db(
+        "citext",
+        "CREATE EXTENSION IF NOT EXISTS citext;
+         CREATE TABLE u (id citext PRIMARY KEY, mail citext);
+         INSERT INTO u VALUES ('Bob', 'Bob@Example.com');",
+        &["u"],
+    );
+    let mut c = db.client();
+    c.batch_execute(
+        "UPDATE u SET mail = 'bob@example.com';
+         UPDATE u SET id = 'bob';",
+    )
+    .unwrap();
+    let rows = activities(&mut c);
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "update".into(),
+                Some(json!("Bob")),
+                Some(json!({"id": "Bob", "mail": "Bob@Example.com"})),
+                Some(json!({"mail": "bob@example.com"}))
+            ),
+            (
+                "update".into(),
+                Some(json!("bob")),
+                Some(json!({"id": "Bob", "mail": "bob@example.com"})),
+                Some(json!({"id": "bob"}))
+            ),
+        ]
     );
 }

@@ -67,7 +67,7 @@ pub(crate) fn row_object(
     if calls.is_empty() {
         return "'{}'::pg_catalog.jsonb".to_owned();
     }
-    calls.join(&format!(" OPERATOR(pg_catalog.||) "))
+    calls.join(" OPERATOR(pg_catalog.||) ")
 }
 
 /// The record key (`object_id`): the JSON value of a one-column key, a JSON array of a
