@@ -63,6 +63,13 @@ pub fn render_unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Resu
 /// Rejects options the generated SQL could not honour.
 fn validate(table: &AuditedTable) -> Result<()> {
     let name = table.table.qualified_name();
+    if let Some(parent) = &table.table.partition_of {
+        // Transition tables are not allowed on partitions, and the parent's triggers
+        // already record every row of its partitions under the parent's name.
+        return Err(Error::Generate(format!(
+            "{name} is a partition of {parent}: audit {parent} instead"
+        )));
+    }
     for excluded in &table.excluded {
         if table.table.column(excluded).is_none() {
             return Err(Error::Generate(format!(
@@ -90,4 +97,101 @@ fn validate(table: &AuditedTable) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, QualifiedName, Schema, Table, TableKind};
+    use crate::spec::RustOptions;
+
+    fn column(name: &str) -> Column {
+        Column {
+            name: name.to_owned(),
+            type_name: "integer".to_owned(),
+            element_type: None,
+            nullable: false,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    fn audited(table: Table, excluded: &[&str]) -> AuditedTable {
+        AuditedTable {
+            table,
+            excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
+            record_truncate: false,
+            rust_name: None,
+            columns: Vec::new(),
+        }
+    }
+
+    fn table(name: &str) -> Table {
+        Table {
+            schema: "public".to_owned(),
+            name: name.to_owned(),
+            kind: TableKind::Ordinary,
+            partition_of: None,
+            columns: vec![column("id"), column("v")],
+            primary_key: Some(vec!["id".to_owned()]),
+        }
+    }
+
+    fn spec() -> AuditSpec {
+        AuditSpec {
+            audit_schema: "audit".to_owned(),
+            actor_id_type: "text".to_owned(),
+            tables: Vec::new(),
+            rust: RustOptions::default(),
+            schema: Schema::default(),
+        }
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let t = audited(table("t"), &[]);
+        assert_eq!(
+            render_table(&spec(), &t).unwrap(),
+            render_table(&spec(), &t).unwrap()
+        );
+        assert_eq!(
+            render_audit_schema(&spec()).unwrap(),
+            render_audit_schema(&spec()).unwrap()
+        );
+    }
+
+    #[test]
+    fn impossible_options_are_refused() {
+        let key_excluded = audited(table("t"), &["id"]);
+        assert!(render_table(&spec(), &key_excluded).is_err());
+        let all_excluded = audited(
+            Table {
+                primary_key: None,
+                ..table("t")
+            },
+            &["id", "v"],
+        );
+        assert!(render_table(&spec(), &all_excluded).is_err());
+        let unknown = audited(table("t"), &["nope"]);
+        assert!(render_table(&spec(), &unknown).is_err());
+        let partition = audited(
+            Table {
+                partition_of: Some(QualifiedName::new("public", "parent")),
+                ..table("t_2025")
+            },
+            &[],
+        );
+        assert!(render_table(&spec(), &partition).is_err());
+    }
+
+    #[test]
+    fn every_identifier_is_quoted() {
+        let mut t = table("Order Items");
+        t.schema = "my \"schema\"".to_owned();
+        let sql = render_table(&spec(), &audited(t, &[])).unwrap();
+        assert!(sql.contains(r#"ON "my ""schema"""."Order Items""#), "{sql}");
+        assert!(sql.contains(r#"'"my ""schema"""."Order Items"'::pg_catalog.regclass"#));
+        assert!(sql.contains("'my \"schema\"', 'Order Items'"));
+    }
 }
