@@ -276,3 +276,55 @@ fn concurrent_transactions_are_never_misattributed() {
     );
     assert_eq!(count(&mut c, DANGLING), 0);
 }
+
+#[test]
+fn repeated_xid8_values_after_a_restore_are_never_reused() {
+    let db = article_db("restore_xids", "text");
+    let mut c = db.client();
+    // What a dump restored into a new cluster looks like: committed history whose
+    // native_transaction_id values lie ahead of this cluster's transaction ids.
+    c.batch_execute(
+        "INSERT INTO audit.transaction (native_transaction_id, issued_at, actor_id)
+         SELECT (pg_current_xact_id()::text::bigint + i)::text::xid8, now() - interval '1 year', 'restored'
+           FROM generate_series(1, 2000) i;
+         INSERT INTO audit.activity (schema_name, table_name, relid, issued_at, native_transaction_id, verb)
+         SELECT 'public', 'article', 'article'::regclass, now(), native_transaction_id, 'insert'
+           FROM audit.transaction;",
+    )
+    .unwrap();
+    for i in 0..5 {
+        c.batch_execute(&format!(
+            "BEGIN;
+             SELECT audit.set_context('early {i}', NULL, NULL);
+             INSERT INTO article (name) VALUES ('early {i}');
+             COMMIT;
+             BEGIN;
+             INSERT INTO article (name) VALUES ('late {i}');
+             SELECT audit.set_context('late {i}', NULL, NULL);
+             COMMIT;"
+        ))
+        .unwrap();
+    }
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM audit.transaction WHERE actor_id = 'restored'"
+        ),
+        2000
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM audit.activity a JOIN audit.transaction t ON t.id = a.transaction_id
+              WHERE t.actor_id = a.changed_data->>'name'"
+        ),
+        10
+    );
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM audit.activity WHERE transaction_id IS NOT NULL"
+        ),
+        10
+    );
+}
