@@ -105,6 +105,7 @@ $function$;
 CREATE FUNCTION {{ transaction_for_context }}(context pg_catalog.text) RETURNS bigint
 LANGUAGE plpgsql STRICT
 AS $function$
+#variable_conflict use_variable
 DECLARE
     v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
     v_context pg_catalog.jsonb := context::pg_catalog.jsonb;
@@ -136,6 +137,7 @@ $function$;
 CREATE FUNCTION {{ set_context }}(actor_id {{ actor_type }}, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
+#variable_conflict use_variable
 DECLARE
     v_context pg_catalog.text := pg_catalog.jsonb_build_object(
         'actor_id', set_context.actor_id,

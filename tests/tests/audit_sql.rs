@@ -557,15 +557,18 @@ fn odd_identifiers_are_quoted_everywhere() {
         "identifiers",
         r#"CREATE TABLE "user" ("select" int PRIMARY KEY, "order" text);
            CREATE TABLE "Order Items" ("ItemId" int PRIMARY KEY, "say ""hi""" text, "it's" int);
-           CREATE TABLE "café" ("naïve" int PRIMARY KEY, "日本" text);"#,
-        &["user", "Order Items", "café"],
+           CREATE TABLE "café" ("naïve" int PRIMARY KEY, "日本" text);
+           CREATE TABLE clash (o int PRIMARY KEY, n text, v_context text, k text, "NEW" text);"#,
+        &["user", "Order Items", "café", "clash"],
     );
     let mut c = db.client();
     c.batch_execute(
         r#"INSERT INTO "user" VALUES (1, 'x');
            INSERT INTO "Order Items" VALUES (1, 'hello', 2);
            UPDATE "Order Items" SET "say ""hi""" = 'bye', "ItemId" = 5;
-           INSERT INTO "café" VALUES (1, 'はい');"#,
+           INSERT INTO "café" VALUES (1, 'はい');
+           INSERT INTO clash VALUES (1, 'n', 'v', 'k', 'new');
+           UPDATE clash SET n = 'm', v_context = 'w', o = 2, "NEW" = 'newer';"#,
     )
     .unwrap();
     let rows = c
@@ -588,6 +591,14 @@ fn odd_identifiers_are_quoted_everywhere() {
                 json!({"ItemId": 5, "say \"hi\"": "bye"})
             ),
             ("café".into(), json!({"naïve": 1, "日本": "はい"})),
+            (
+                "clash".into(),
+                json!({"o": 1, "n": "n", "v_context": "v", "k": "k", "NEW": "new"})
+            ),
+            (
+                "clash".into(),
+                json!({"o": 2, "n": "m", "v_context": "w", "NEW": "newer"})
+            ),
         ]
     );
 }
