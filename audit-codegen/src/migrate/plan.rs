@@ -3,7 +3,7 @@
 //! A pure function of the spec, the lock and the directory listing, so every evolution
 //! case is testable without a database or a filesystem.
 
-use super::history;
+use super::history::{self, PurgeReason};
 use super::lock::{AuditSchemaState, ColumnState, EmittedMigration, Lock, TableState, fingerprint};
 use super::naming::{DirectoryLayout, MigrationFormat, slug};
 use crate::error::{Error, Result};
@@ -175,6 +175,7 @@ pub fn plan<S: AsRef<str>>(
                             &old.schema,
                             &old.name,
                         )?);
+                        up.push('\n');
                     }
                     up.push_str(&table_sql);
                     emit(
@@ -291,7 +292,7 @@ fn evolve(
     let mut changes = Vec::new();
 
     if old_name != new_name {
-        sql.push_str(&history::rename_table(audit, &old_name, &new_name));
+        sql.push_str(&history::rename_table(audit, &old_name, &new_name)?);
         changes.push(format!(
             "table {old_name} renamed to {new_name}: history moved"
         ));
@@ -321,7 +322,7 @@ fn evolve(
             &new_name.name,
             from,
             to,
-        ));
+        )?);
         changes.push(format!(
             "column {from:?} renamed to {to:?}: history keys renamed"
         ));
@@ -330,36 +331,46 @@ fn evolve(
 
     // A column that stops being audited keeps its history keys unless the manifest
     // asks to purge them.
-    let stop_auditing =
-        |sql: &mut String, changes: &mut Vec<String>, column: &str, why: &str, purge: bool| {
-            if purge {
-                sql.push_str(&history::purge_key(
-                    audit,
-                    &new_name.schema,
-                    &new_name.name,
-                    column,
-                ));
-                changes.push(format!("column {column:?} {why}: history keys purged"));
-            } else {
-                changes.push(format!("column {column:?} {why}: history keys kept"));
-            }
+    let stop_auditing = |sql: &mut String,
+                         changes: &mut Vec<String>,
+                         column: &str,
+                         reason: PurgeReason,
+                         purge: bool|
+     -> Result<()> {
+        let why = match reason {
+            PurgeReason::Dropped => "dropped",
+            PurgeReason::Excluded => "excluded",
         };
+        if purge {
+            sql.push_str(&history::purge_key(
+                audit,
+                &new_name.schema,
+                &new_name.name,
+                column,
+                reason,
+            )?);
+            changes.push(format!("column {column:?} {why}: history keys purged"));
+        } else {
+            changes.push(format!("column {column:?} {why}: history keys kept"));
+        }
+        Ok(())
+    };
     for column in &old_columns {
         match table.table.column(&column.name) {
             None => stop_auditing(
                 &mut sql,
                 &mut changes,
                 &column.name,
-                "dropped",
+                PurgeReason::Dropped,
                 table.history.purge_dropped,
-            ),
+            )?,
             Some(_) if table.excluded.contains(&column.name) => stop_auditing(
                 &mut sql,
                 &mut changes,
                 &column.name,
-                "excluded",
+                PurgeReason::Excluded,
                 table.history.purge_excluded,
-            ),
+            )?,
             Some(current) if current.type_name != column.type_name => {
                 match history::retype_key(
                     audit,
@@ -368,7 +379,7 @@ fn evolve(
                     &column.name,
                     &column.type_name,
                     &current.type_name,
-                ) {
+                )? {
                     Some(rewrite) => {
                         sql.push_str(&rewrite);
                         changes.push(format!(
@@ -563,7 +574,7 @@ mod tests {
         }
         let sql = &second.migrations[0].files[0].1;
         assert!(
-            sql.contains("SET schema_name = 'public', table_name = 'post'"),
+            sql.contains(r#"SET "schema_name" = 'public', "table_name" = 'post'"#),
             "{sql}"
         );
         assert!(second.lock.tables.contains_key("public.post"));

@@ -66,9 +66,19 @@ pub struct Rename {
 pub use crate::spec::Rename as Renamed;
 
 /// Reads the DDL files `paths` and applies them in the given order.
+///
+/// A directory stands for its migration files in apply order ([`migration_files`]).
 pub fn read(paths: &[PathBuf]) -> Result<DdlSchema> {
-    let mut texts = Vec::with_capacity(paths.len());
+    let mut files = Vec::with_capacity(paths.len());
     for path in paths {
+        if path.is_dir() {
+            files.extend(migration_files(path)?);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    let mut texts = Vec::with_capacity(files.len());
+    for path in &files {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         texts.push((path.as_path(), text));
     }
