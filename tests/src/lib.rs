@@ -4,6 +4,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
 //! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
 
+use audit_codegen::spec::{AuditSpec, AuditedTable, RustOptions};
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -340,9 +341,127 @@ $fn$;
     }
 }
 
+/// One table to audit in [`audit_spec`]: `(schema, table, excluded columns, record_truncate)`.
+pub type TableChoice<'a> = (&'a str, &'a str, &'a [&'a str], bool);
+
+/// An audit spec (audit schema `audit`, actor type `actor_type`) for `tables` of the
+/// database, introspected live.
+pub fn audit_spec(db: &TestDb, actor_type: &str, tables: &[TableChoice<'_>]) -> AuditSpec {
+    let schema =
+        audit_codegen::source::live::introspect(&mut db.client()).expect("live introspection");
+    let mut audited: Vec<AuditedTable> = tables
+        .iter()
+        .map(
+            |(table_schema, name, excluded, record_truncate)| AuditedTable {
+                table: schema
+                    .table(table_schema, name)
+                    .unwrap_or_else(|| panic!("no table {table_schema}.{name}"))
+                    .clone(),
+                excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
+                record_truncate: *record_truncate,
+                rust_name: None,
+                columns: Vec::new(),
+                history: Default::default(),
+            },
+        )
+        .collect();
+    audited.sort_by(|a, b| (&a.table.schema, &a.table.name).cmp(&(&b.table.schema, &b.table.name)));
+    AuditSpec {
+        audit_schema: "audit".to_owned(),
+        actor_id_type: actor_type.to_owned(),
+        tables: audited,
+        rust: RustOptions::default(),
+        schema,
+        renames: Vec::new(),
+    }
+}
+
+/// Installs the audit trail of `spec` in `db` in one transaction: the audit schema, then
+/// the triggers of every table of the spec.
+pub fn install_audit(db: &TestDb, spec: &AuditSpec) {
+    let mut sql = String::from("BEGIN;\n");
+    sql.push_str(&audit_codegen::sql::render_audit_schema(spec).expect("audit schema renders"));
+    for table in &spec.tables {
+        sql.push_str(&audit_codegen::sql::render_table(spec, table).expect("table renders"));
+    }
+    sql.push_str("COMMIT;\n");
+    db.client()
+        .batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("installing the audit trail failed: {}", describe(&e)));
+}
+
+/// A cluster-wide login role that exists for the lifetime of this value, named uniquely
+/// so that tests can run in parallel. Dropped (with everything it owns in the test
+/// database) at the end, even when the test panics.
+pub struct TestRole {
+    name: String,
+    db_url: String,
+}
+
+impl TestRole {
+    /// Creates a login role named from `label` (no password: the test server trusts).
+    pub fn new(db: &TestDb, label: &str) -> Self {
+        let name = format!(
+            "audit_role_{}_{}_{}",
+            label,
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
+        db.client()
+            .batch_execute(&format!("CREATE ROLE {name} LOGIN"))
+            .unwrap_or_else(|e| panic!("cannot create role {name}: {}", describe(&e)));
+        Self {
+            name,
+            db_url: db.url().to_owned(),
+        }
+    }
+
+    /// The role name (a plain identifier).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection to the test database as this role.
+    pub fn client(&self) -> Client {
+        connect(&with_user(&self.db_url, &self.name))
+    }
+}
+
+impl Drop for TestRole {
+    fn drop(&mut self) {
+        if let Ok(mut client) = Client::connect(&self.db_url, NoTls) {
+            let _ = client.batch_execute(&format!(
+                "DROP OWNED BY {0} CASCADE; DROP ROLE IF EXISTS {0}",
+                self.name
+            ));
+        }
+    }
+}
+
+/// Replaces the user part of a `postgres://user[:password]@host/…` URL.
+pub fn with_user(url: &str, user: &str) -> String {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    match url[scheme_end..].find('@') {
+        Some(at) => format!("{}{user}{}", &url[..scheme_end], &url[scheme_end + at..]),
+        None => format!("{}{user}@{}", &url[..scheme_end], &url[scheme_end..]),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;
+
+    #[test]
+    fn user_part_of_url_is_replaced() {
+        assert_eq!(
+            super::with_user("postgres://postgres@h:5432/db", "app"),
+            "postgres://app@h:5432/db"
+        );
+        assert_eq!(
+            super::with_user("postgres://h/db", "app"),
+            "postgres://app@h/db"
+        );
+    }
 
     #[test]
     fn database_part_of_url_is_replaced() {

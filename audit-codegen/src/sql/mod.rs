@@ -1,22 +1,199 @@
 //! Rendering of the audit SQL (schema, per-table trigger functions) from askama templates.
+//!
+//! Three pure functions produce SQL text; running it (and versioning it as migrations)
+//! is someone else's job:
+//!
+//! - [`render_audit_schema`]: the audit schema with its `transaction` and `activity`
+//!   tables, indexes, functions (`set_context`, `suspend`, …) and privileges;
+//! - [`render_table`]: the trigger functions and triggers of one audited table, written
+//!   so that running it again replaces them (an upgrade), inside one transaction;
+//! - [`render_unaudit_table`]: drops a table's triggers and functions, keeping history.
+//!
+//! # Design of the write path
+//!
+//! Each audited table gets its own trigger functions generated from its column list, so
+//! nothing is looked up or diffed generically at run time. INSERT, UPDATE and DELETE are
+//! recorded by statement-level triggers reading the transition tables with one
+//! `INSERT ... SELECT` per statement. UPDATE pairs old and new rows on the primary key;
+//! rows whose key the statement changes are noted by a per-row BEFORE trigger (guarded by
+//! a WHEN clause, so it costs nothing otherwise) and paired through those notes. Tables
+//! without a primary key record updates per row.
+//!
+//! # Security
+//!
+//! Trigger functions are `SECURITY DEFINER`, owned by the migrating role, and do not pin
+//! a `search_path` (a `SET` clause costs 6–12% of single-row throughput). Instead every
+//! table, function, operator (`OPERATOR(pg_catalog.=)`) and non-keyword type
+//! (`pg_catalog.text`) in their bodies is schema-qualified, so nothing resolves through
+//! the caller's `search_path`. Comparisons use record-image equality
+//! (`OPERATOR(pg_catalog.*=)`), which needs no per-type operator at all.
 
-use crate::error::Result;
+mod json;
+mod names;
+mod templates;
+mod types;
+
+use crate::error::{Error, Result};
 use crate::spec::{AuditSpec, AuditedTable};
 
-/// Renders the audit schema: tables, indexes, functions and privileges.
+/// Renders the SQL creating the audit schema of `spec`: the `transaction` and
+/// `activity` tables, their indexes, the `set_context` and `suspend` functions, the
+/// helpers the triggers call, and the privileges (nothing for `PUBLIC` except
+/// `set_context`).
 pub fn render_audit_schema(spec: &AuditSpec) -> Result<String> {
-    Ok(format!(
-        "CREATE SCHEMA {};\n",
-        crate::ident::always_quote(&spec.audit_schema)
-    ))
+    templates::audit_schema(spec)
 }
 
-/// Renders the trigger functions and triggers of one audited table.
-pub fn render_table(_spec: &AuditSpec, table: &AuditedTable) -> Result<String> {
-    Ok(format!("-- audit {}\n", table.table.qualified_name()))
+/// Renders the trigger functions and triggers recording the changes of `table`.
+///
+/// The script uses `CREATE OR REPLACE FUNCTION` and `DROP TRIGGER IF EXISTS` +
+/// `CREATE TRIGGER`, so running it again (for example after columns were added) upgrades
+/// the table's auditing in place; it has no statement that cannot run in a transaction.
+pub fn render_table(spec: &AuditSpec, table: &AuditedTable) -> Result<String> {
+    validate(table)?;
+    templates::audit_table(spec, table)
 }
 
-/// Renders what removes auditing from a table (history is kept).
-pub fn render_unaudit_table(_spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {
-    Ok(format!("-- unaudit {schema}.{table}\n"))
+/// Renders the SQL that stops auditing `schema.table`: drops its audit triggers and
+/// trigger functions. The recorded history stays in the activity table.
+pub fn render_unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {
+    templates::unaudit_table(spec, schema, table)
+}
+
+/// Rejects options the generated SQL could not honour.
+fn validate(table: &AuditedTable) -> Result<()> {
+    let name = table.table.qualified_name();
+    if let Some(parent) = &table.table.partition_of {
+        // Transition tables are not allowed on partitions, and the parent's triggers
+        // already record every row of its partitions under the parent's name.
+        return Err(Error::Generate(format!(
+            "{name} is a partition of {parent}: audit {parent} instead"
+        )));
+    }
+    for excluded in &table.excluded {
+        if table.table.column(excluded).is_none() {
+            return Err(Error::Generate(format!(
+                "{name}: excluded column {excluded:?} does not exist"
+            )));
+        }
+    }
+    if let Some(key) = &table.table.primary_key {
+        if let Some(column) = key.iter().find(|k| table.excluded.contains(k)) {
+            // The key is written to every activity as `object_id`; excluding one of its
+            // columns could not keep its values out of the audit trail.
+            return Err(Error::Generate(format!(
+                "{name}: primary key column {column:?} cannot be excluded from auditing"
+            )));
+        }
+        if let Some(column) = key.iter().find(|k| table.table.column(k).is_none()) {
+            return Err(Error::Generate(format!(
+                "{name}: primary key column {column:?} does not exist"
+            )));
+        }
+    }
+    if table.audited_columns().next().is_none() {
+        return Err(Error::Generate(format!(
+            "{name}: every column is excluded, nothing would be audited"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Column, QualifiedName, Schema, Table, TableKind};
+    use crate::spec::RustOptions;
+
+    fn column(name: &str) -> Column {
+        Column {
+            name: name.to_owned(),
+            type_name: "integer".to_owned(),
+            element_type: None,
+            nullable: false,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    fn audited(table: Table, excluded: &[&str]) -> AuditedTable {
+        AuditedTable {
+            table,
+            excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
+            record_truncate: false,
+            rust_name: None,
+            columns: Vec::new(),
+            history: Default::default(),
+        }
+    }
+
+    fn table(name: &str) -> Table {
+        Table {
+            schema: "public".to_owned(),
+            name: name.to_owned(),
+            kind: TableKind::Ordinary,
+            partition_of: None,
+            columns: vec![column("id"), column("v")],
+            primary_key: Some(vec!["id".to_owned()]),
+        }
+    }
+
+    fn spec() -> AuditSpec {
+        AuditSpec {
+            audit_schema: "audit".to_owned(),
+            actor_id_type: "text".to_owned(),
+            tables: Vec::new(),
+            rust: RustOptions::default(),
+            schema: Schema::default(),
+            renames: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn rendering_is_deterministic() {
+        let t = audited(table("t"), &[]);
+        assert_eq!(
+            render_table(&spec(), &t).unwrap(),
+            render_table(&spec(), &t).unwrap()
+        );
+        assert_eq!(
+            render_audit_schema(&spec()).unwrap(),
+            render_audit_schema(&spec()).unwrap()
+        );
+    }
+
+    #[test]
+    fn impossible_options_are_refused() {
+        let key_excluded = audited(table("t"), &["id"]);
+        assert!(render_table(&spec(), &key_excluded).is_err());
+        let all_excluded = audited(
+            Table {
+                primary_key: None,
+                ..table("t")
+            },
+            &["id", "v"],
+        );
+        assert!(render_table(&spec(), &all_excluded).is_err());
+        let unknown = audited(table("t"), &["nope"]);
+        assert!(render_table(&spec(), &unknown).is_err());
+        let partition = audited(
+            Table {
+                partition_of: Some(QualifiedName::new("public", "parent")),
+                ..table("t_2025")
+            },
+            &[],
+        );
+        assert!(render_table(&spec(), &partition).is_err());
+    }
+
+    #[test]
+    fn every_identifier_is_quoted() {
+        let mut t = table("Order Items");
+        t.schema = "my \"schema\"".to_owned();
+        let sql = render_table(&spec(), &audited(t, &[])).unwrap();
+        assert!(sql.contains(r#"ON "my ""schema"""."Order Items""#), "{sql}");
+        assert!(sql.contains(r#"'"my ""schema"""."Order Items"'::pg_catalog.regclass"#));
+        assert!(sql.contains("'my \"schema\"', 'Order Items'"));
+    }
 }

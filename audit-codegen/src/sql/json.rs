@@ -1,0 +1,310 @@
+//! SQL expressions that turn audited rows into the JSON of the activity contract.
+//!
+//! Everything is computed from the column list known at build time: no catalog lookups,
+//! no generic JSON diff at run time. Every function and operator is schema-qualified so
+//! a caller's `search_path` can never redirect them (see the module docs of `sql`).
+
+use crate::ident::{always_quote, quote_literal};
+use crate::model::{Column, Schema, TypeRef};
+
+/// `jsonb_build_object` takes at most 100 arguments (`FUNC_MAX_ARGS`): 50 pairs.
+const MAX_PAIRS_PER_CALL: usize = 50;
+
+/// Record-image equality: binary-identical values, NULL-safe, defined for every type
+/// (even `json`, which has no `=`), and it sees `citext` case changes and `1.0` → `1.00`.
+const IMAGE_EQ: &str = "OPERATOR(pg_catalog.*=)";
+
+/// Whether a column holds a `timestamp with time zone` (directly or through a domain),
+/// whose JSON must not depend on the writing session's TimeZone.
+fn is_timestamptz(schema: &Schema, type_name: &str) -> bool {
+    let is_tz = |t: &str| t.starts_with("timestamp") && t.ends_with("with time zone");
+    match schema.resolve_type(type_name) {
+        TypeRef::Builtin(t) => is_tz(t),
+        TypeRef::Domain(d) => is_tz(&d.base_type),
+        _ => false,
+    }
+}
+
+/// The value of `alias.column` as it goes into `jsonb_build_object`: the column itself,
+/// or for a `timestamptz` the UTC wall-clock time (`timezone('UTC', …)`), which renders
+/// as an offset-free ISO string meaning UTC.
+pub(crate) fn value(schema: &Schema, column: &Column, alias: &str) -> String {
+    let reference = format!("{alias}.{}", always_quote(&column.name));
+    if is_timestamptz(schema, &column.type_name) {
+        format!("pg_catalog.timezone('UTC', {reference})")
+    } else {
+        reference
+    }
+}
+
+/// A JSON object of `columns` read from `alias`, keyed by column name, one pair a line.
+/// Continuation lines are indented by `indent`.
+pub(crate) fn row_object(
+    schema: &Schema,
+    columns: &[&Column],
+    alias: &str,
+    indent: &str,
+) -> String {
+    let calls: Vec<String> = columns
+        .chunks(MAX_PAIRS_PER_CALL)
+        .map(|chunk| {
+            let pairs: Vec<String> = chunk
+                .iter()
+                .map(|c| {
+                    format!(
+                        "{indent}    {}, {}",
+                        quote_literal(&c.name),
+                        value(schema, c, alias)
+                    )
+                })
+                .collect();
+            format!(
+                "pg_catalog.jsonb_build_object(\n{}\n{indent})",
+                pairs.join(",\n")
+            )
+        })
+        .collect();
+    if calls.is_empty() {
+        return "'{}'::pg_catalog.jsonb".to_owned();
+    }
+    calls.join(" OPERATOR(pg_catalog.||) ")
+}
+
+/// The record key (`object_id`): the JSON value of a one-column key, a JSON array of a
+/// composite key in key order, NULL without a key.
+pub(crate) fn key(schema: &Schema, key_columns: &[&Column], alias: &str) -> String {
+    match key_columns {
+        [] => "NULL".to_owned(),
+        [single] => format!("pg_catalog.to_jsonb({})", value(schema, single, alias)),
+        several => format!(
+            "pg_catalog.jsonb_build_array({})",
+            several
+                .iter()
+                .map(|c| value(schema, c, alias))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// A row of `columns` read from `alias`: `ROW(a."x", a."y")::pg_catalog.record`. The
+/// cast matters: `ROW(…) op ROW(…)` between two bare row constructors is expanded into
+/// per-column comparisons, which have no `*=` operator.
+pub(crate) fn row_of(columns: &[&Column], alias: &str) -> String {
+    let refs: Vec<String> = columns
+        .iter()
+        .map(|c| format!("{alias}.{}", always_quote(&c.name)))
+        .collect();
+    format!("ROW({})::pg_catalog.record", refs.join(", "))
+}
+
+/// Built-in types whose `=` (of `pg_catalog`, resolved by argument type) holds exactly
+/// when the two values are binary identical. Comparing them with `=` skips forming two
+/// row values per column, which is most of the cost of comparing a wide row.
+fn has_binary_equality(schema: &Schema, type_name: &str) -> bool {
+    let TypeRef::Builtin(t) = schema.resolve_type(type_name) else {
+        return false;
+    };
+    // Drop type modifiers: `timestamp(3) with time zone` -> `timestamp with time zone`.
+    let mut base = String::with_capacity(t.len());
+    let mut depth = 0;
+    for c in t.chars() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth -= 1,
+            _ if depth == 0 => base.push(c),
+            _ => {}
+        }
+    }
+    matches!(
+        base.as_str(),
+        "smallint"
+            | "integer"
+            | "bigint"
+            | "boolean"
+            | "date"
+            | "uuid"
+            | "oid"
+            | "bytea"
+            | "text"
+            | "character varying"
+            | "timestamp with time zone"
+            | "timestamp without time zone"
+            | "time without time zone"
+    )
+}
+
+/// Whether `type_name` is a string type, compared in the "C" collation so that a
+/// non-deterministic column collation cannot call two different strings equal.
+fn is_string(type_name: &str) -> bool {
+    type_name == "text" || type_name.starts_with("character varying")
+}
+
+/// A condition that is TRUE when `column` holds the same value in `new` and `old`, and
+/// FALSE or NULL when it changed (value, or NULL-ness).
+fn unchanged(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
+    let name = always_quote(&column.name);
+    if has_binary_equality(schema, &column.type_name) {
+        let collate = if is_string(&column.type_name) {
+            " COLLATE pg_catalog.\"C\""
+        } else {
+            ""
+        };
+        format!(
+            "({new}.{name} OPERATOR(pg_catalog.=) {old}.{name}{collate} \
+             OR ({new}.{name} IS NULL AND {old}.{name} IS NULL))"
+        )
+    } else {
+        format!(
+            "{} {IMAGE_EQ} {}",
+            row_of(&[column], new),
+            row_of(&[column], old)
+        )
+    }
+}
+
+/// True when any of `columns` differs between `old` and `new` (binary image or NULL-ness).
+/// Columns without a binary `=` are compared together as one record image.
+pub(crate) fn any_changed(
+    schema: &Schema,
+    columns: &[&Column],
+    new: &str,
+    old: &str,
+    indent: &str,
+) -> String {
+    let (simple, other): (Vec<&Column>, Vec<&Column>) = columns
+        .iter()
+        .partition(|c| has_binary_equality(schema, &c.type_name));
+    let mut conditions: Vec<String> = simple
+        .iter()
+        .map(|c| unchanged(schema, c, new, old))
+        .collect();
+    if !other.is_empty() {
+        conditions.push(format!(
+            "{} {IMAGE_EQ} {}",
+            row_of(&other, new),
+            row_of(&other, old)
+        ));
+    }
+    format!(
+        "(\n{indent}    {}\n{indent}) IS NOT TRUE",
+        conditions.join(&format!("\n{indent}    AND "))
+    )
+}
+
+/// `changed_data`: the new values of the columns that changed. Built as the full new
+/// row minus the keys of unchanged columns: one object and one delete, instead of one
+/// concatenation per column.
+pub(crate) fn changed_object(
+    schema: &Schema,
+    columns: &[&Column],
+    new: &str,
+    old: &str,
+    indent: &str,
+) -> String {
+    let unchanged: Vec<String> = columns
+        .iter()
+        .map(|c| {
+            format!(
+                "{indent}    CASE WHEN {} THEN {} END",
+                unchanged(schema, c, new, old),
+                quote_literal(&c.name)
+            )
+        })
+        .collect();
+    format!(
+        "{} OPERATOR(pg_catalog.-) ARRAY[\n{}\n{indent}]::pg_catalog.text[]",
+        row_object(schema, columns, new, indent),
+        unchanged.join(",\n")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column(name: &str, type_name: &str) -> Column {
+        Column {
+            name: name.to_owned(),
+            type_name: type_name.to_owned(),
+            element_type: None,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    #[test]
+    fn timestamptz_is_rendered_in_utc() {
+        let schema = Schema::default();
+        let at = column("at", "timestamp(3) with time zone");
+        assert_eq!(
+            value(&schema, &at, "n"),
+            r#"pg_catalog.timezone('UTC', n."at")"#
+        );
+        let plain = column("at", "timestamp without time zone");
+        assert_eq!(value(&schema, &plain, "n"), r#"n."at""#);
+    }
+
+    #[test]
+    fn keys_of_every_shape() {
+        let schema = Schema::default();
+        let a = column("a", "integer");
+        let b = column("b's", "text");
+        assert_eq!(key(&schema, &[], "n"), "NULL");
+        assert_eq!(key(&schema, &[&a], "n"), r#"pg_catalog.to_jsonb(n."a")"#);
+        assert_eq!(
+            key(&schema, &[&a, &b], "n"),
+            r#"pg_catalog.jsonb_build_array(n."a", n."b's")"#
+        );
+    }
+
+    #[test]
+    fn wide_rows_are_split_into_calls_of_at_most_fifty_pairs() {
+        let schema = Schema::default();
+        let columns: Vec<Column> = (0..120).map(|i| column(&format!("c{i}"), "int")).collect();
+        let refs: Vec<&Column> = columns.iter().collect();
+        let object = row_object(&schema, &refs, "n", "");
+        assert_eq!(object.matches("jsonb_build_object(").count(), 3);
+    }
+}
+
+#[cfg(test)]
+mod change_tests {
+    use super::*;
+
+    fn column(name: &str, type_name: &str) -> Column {
+        Column {
+            name: name.to_owned(),
+            type_name: type_name.to_owned(),
+            element_type: None,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+
+    #[test]
+    fn binary_safe_types_use_equality_others_the_record_image() {
+        let schema = Schema::default();
+        assert!(has_binary_equality(&schema, "timestamp(3) with time zone"));
+        assert!(has_binary_equality(&schema, "character varying(20)"));
+        assert!(!has_binary_equality(&schema, "numeric(10,2)"));
+        assert!(!has_binary_equality(&schema, "json"));
+        assert!(!has_binary_equality(&schema, "public.citext"));
+        let a = column("a", "integer");
+        let t = column("t", "text");
+        let j = column("j", "json");
+        let k = column("k", "numeric");
+        let condition = any_changed(&schema, &[&a, &t, &j, &k], "n", "o", "");
+        assert_eq!(
+            condition,
+            "(\n    (n.\"a\" OPERATOR(pg_catalog.=) o.\"a\" OR (n.\"a\" IS NULL AND o.\"a\" IS NULL))\n    \
+             AND (n.\"t\" OPERATOR(pg_catalog.=) o.\"t\" COLLATE pg_catalog.\"C\" OR (n.\"t\" IS NULL AND o.\"t\" IS NULL))\n    \
+             AND ROW(n.\"j\", n.\"k\")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o.\"j\", o.\"k\")::pg_catalog.record\n\
+             ) IS NOT TRUE"
+        );
+    }
+}

@@ -1,0 +1,305 @@
+//! The askama templates of the audit SQL and the values computed for them.
+//!
+//! Every value handed to a template is finished SQL: identifiers quoted with
+//! `always_quote`, literals with `quote_literal`, expressions built in [`super::json`].
+//! The templates only lay the text out.
+
+use super::json;
+use super::names::{AuditNames, qualified_table};
+use super::types::qualified_type;
+use crate::error::{Error, Result};
+use crate::ident::{always_quote, quote_literal};
+use crate::model::Column;
+use crate::spec::{AuditSpec, AuditedTable};
+use askama::Template;
+
+/// The columns of `activity` in the order every INSERT lists them.
+const ACTIVITY_COLUMNS: &str = "\"schema_name\", \"table_name\", \"relid\", \"issued_at\", \
+     \"native_transaction_id\", \"verb\", \"object_id\", \"old_data\", \"changed_data\", \
+     \"transaction_id\"";
+
+fn render(template: &impl Template) -> Result<String> {
+    template
+        .render()
+        .map_err(|e| Error::Generate(format!("rendering audit SQL failed: {e}")))
+}
+
+/// The audit schema (`templates/audit_schema.sql`).
+#[derive(Template)]
+#[template(path = "audit_schema.sql")]
+struct SchemaTemplate {
+    schema: String,
+    actor_type: String,
+    transaction: String,
+    transaction_xid_index: String,
+    transaction_actor_index: String,
+    activity: String,
+    activity_sequence: String,
+    activity_record_index: String,
+    activity_transaction_index: String,
+    activity_time_index: String,
+    key_change: String,
+    secret: String,
+    suspension_token: String,
+    suspend: String,
+    transaction_for_context: String,
+    set_context: String,
+    setting_suspended: String,
+    setting_context: String,
+    setting_first: String,
+}
+
+pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
+    let names = AuditNames::new(&spec.audit_schema);
+    render(&SchemaTemplate {
+        schema: names.schema.clone(),
+        actor_type: qualified_type(&spec.actor_id_type),
+        transaction: names.object("transaction"),
+        transaction_xid_index: always_quote("transaction_native_transaction_id_idx"),
+        transaction_actor_index: always_quote("transaction_actor_id_issued_at_idx"),
+        activity: names.object("activity"),
+        activity_sequence: names.object("activity_id_seq"),
+        activity_record_index: always_quote("activity_record_idx"),
+        activity_transaction_index: always_quote("activity_transaction_id_idx"),
+        activity_time_index: always_quote("activity_issued_at_idx"),
+        key_change: names.object("key_change"),
+        secret: names.object("secret"),
+        suspension_token: names.object("suspension_token"),
+        suspend: names.object("suspend"),
+        transaction_for_context: names.object("transaction_for_context"),
+        set_context: names.object("set_context"),
+        setting_suspended: names.setting("suspended"),
+        setting_context: names.setting("context"),
+        setting_first: names.setting("first_activity"),
+    })
+}
+
+/// The names of one table's triggers and trigger functions.
+struct TableObjects {
+    table: String,
+    insert_function: String,
+    update_function: String,
+    key_change_function: String,
+    delete_function: String,
+    truncate_function: String,
+    insert_trigger: String,
+    update_trigger: String,
+    key_change_trigger: String,
+    delete_trigger: String,
+    truncate_trigger: String,
+}
+
+impl TableObjects {
+    fn new(names: &AuditNames, schema: &str, table: &str) -> Self {
+        let function = |what| names.table_function(schema, table, what);
+        Self {
+            table: qualified_table(schema, table),
+            insert_function: function("insert"),
+            update_function: function("update"),
+            key_change_function: function("key_change"),
+            delete_function: function("delete"),
+            truncate_function: function("truncate"),
+            insert_trigger: names.trigger("insert"),
+            update_trigger: names.trigger("update"),
+            key_change_trigger: names.trigger_sorted_last("key_change"),
+            delete_trigger: names.trigger("delete"),
+            truncate_trigger: names.trigger("truncate"),
+        }
+    }
+}
+
+/// One audited table (`templates/audit_table.sql`).
+#[derive(Template)]
+#[template(path = "audit_table.sql")]
+struct TableTemplate {
+    table: String,
+    audited_columns: String,
+    excluded_columns: String,
+    key_description: String,
+    has_key: bool,
+    record_truncate: bool,
+    schema_name: String,
+    table_name: String,
+    relid: String,
+    activity: String,
+    activity_columns: &'static str,
+    activity_sequence: String,
+    key_change: String,
+    suspend: String,
+    suspension_token: String,
+    transaction_for_context: String,
+    setting_suspended: String,
+    setting_context: String,
+    setting_first: String,
+    setting_key_changes: String,
+    insert_function: String,
+    update_function: String,
+    key_change_function: String,
+    delete_function: String,
+    truncate_function: String,
+    insert_trigger: String,
+    update_trigger: String,
+    key_change_trigger: String,
+    delete_trigger: String,
+    truncate_trigger: String,
+    insert_key: String,
+    insert_row: String,
+    update_key: String,
+    update_old_row: String,
+    update_changed: String,
+    update_any_changed: String,
+    key_join: String,
+    old_key_of_o: String,
+    key_change_filter: String,
+    key_of_old: String,
+    key_of_new: String,
+    key_changed_condition: String,
+    row_old_row: String,
+    row_changed: String,
+    row_any_changed: String,
+    delete_key: String,
+    delete_row: String,
+}
+
+fn column_list(columns: &[&Column]) -> String {
+    if columns.is_empty() {
+        return "none".to_owned();
+    }
+    columns
+        .iter()
+        .map(|c| always_quote(&c.name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<String> {
+    let names = AuditNames::new(&spec.audit_schema);
+    let table = &audited.table;
+    let objects = TableObjects::new(&names, &table.schema, &table.name);
+    let schema = &spec.schema;
+    let columns: Vec<&Column> = audited.audited_columns().collect();
+    let excluded: Vec<&Column> = table
+        .columns
+        .iter()
+        .filter(|c| audited.excluded.contains(&c.name))
+        .collect();
+    let key: Vec<&Column> = table
+        .primary_key
+        .iter()
+        .flatten()
+        .filter_map(|k| table.column(k))
+        .collect();
+    let relid = format!(
+        "{}::pg_catalog.regclass::pg_catalog.oid",
+        quote_literal(&objects.table)
+    );
+    let key_join = key
+        .iter()
+        .map(|c| {
+            let column = always_quote(&c.name);
+            // Plain `=` of pg_catalog, resolved by argument type; hashable, so the join
+            // of 20,000-row transition tables stays a hash join.
+            format!("n.{column} OPERATOR(pg_catalog.=) o.{column}")
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    render(&TableTemplate {
+        audited_columns: column_list(&columns),
+        excluded_columns: column_list(&excluded),
+        key_description: if key.is_empty() {
+            "none (object_id is NULL; updates are recorded per row)".to_owned()
+        } else {
+            column_list(&key)
+        },
+        has_key: !key.is_empty(),
+        record_truncate: audited.record_truncate,
+        schema_name: quote_literal(&table.schema),
+        table_name: quote_literal(&table.name),
+        relid: relid.clone(),
+        activity: names.object("activity"),
+        activity_columns: ACTIVITY_COLUMNS,
+        activity_sequence: format!(
+            "{}::pg_catalog.regclass",
+            quote_literal(&names.object("activity_id_seq"))
+        ),
+        key_change: names.object("key_change"),
+        suspend: names.object("suspend"),
+        suspension_token: names.object("suspension_token"),
+        transaction_for_context: names.object("transaction_for_context"),
+        setting_suspended: names.setting("suspended"),
+        setting_context: names.setting("context"),
+        setting_first: names.setting("first_activity"),
+        setting_key_changes: names.setting("key_changes"),
+        insert_key: json::key(schema, &key, "n"),
+        insert_row: json::row_object(schema, &columns, "n", "           "),
+        update_key: json::key(schema, &key, "n"),
+        update_old_row: json::row_object(schema, &columns, "o", "               "),
+        update_changed: json::changed_object(schema, &columns, "n", "o", "               "),
+        update_any_changed: json::any_changed(schema, &columns, "n", "o", "             "),
+        key_join,
+        old_key_of_o: json::key(schema, &key, "o"),
+        key_change_filter: format!(
+            "k.\"native_transaction_id\" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()\n\
+             \x20                 AND k.\"relid\" OPERATOR(pg_catalog.=) {relid}\n\
+             \x20                 AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0"
+        ),
+        key_of_old: json::key(schema, &key, "OLD"),
+        key_of_new: json::key(schema, &key, "NEW"),
+        key_changed_condition: format!(
+            "{} OPERATOR(pg_catalog.*<>) {}",
+            json::row_of(&key, "OLD"),
+            json::row_of(&key, "NEW")
+        ),
+        row_old_row: json::row_object(schema, &columns, "OLD", "            "),
+        row_changed: json::changed_object(schema, &columns, "NEW", "OLD", "            "),
+        row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),
+        delete_key: json::key(schema, &key, "o"),
+        delete_row: json::row_object(schema, &columns, "o", "           "),
+        table: objects.table,
+        insert_function: objects.insert_function,
+        update_function: objects.update_function,
+        key_change_function: objects.key_change_function,
+        delete_function: objects.delete_function,
+        truncate_function: objects.truncate_function,
+        insert_trigger: objects.insert_trigger,
+        update_trigger: objects.update_trigger,
+        key_change_trigger: objects.key_change_trigger,
+        delete_trigger: objects.delete_trigger,
+        truncate_trigger: objects.truncate_trigger,
+    })
+}
+
+/// Dropping one table's auditing (`templates/audit_unaudit_table.sql`).
+#[derive(Template)]
+#[template(path = "audit_unaudit_table.sql")]
+struct UnauditTemplate {
+    table: String,
+    insert_function: String,
+    update_function: String,
+    key_change_function: String,
+    delete_function: String,
+    truncate_function: String,
+    insert_trigger: String,
+    update_trigger: String,
+    key_change_trigger: String,
+    delete_trigger: String,
+    truncate_trigger: String,
+}
+
+pub(super) fn unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {
+    let names = AuditNames::new(&spec.audit_schema);
+    let objects = TableObjects::new(&names, schema, table);
+    render(&UnauditTemplate {
+        table: objects.table,
+        insert_function: objects.insert_function,
+        update_function: objects.update_function,
+        key_change_function: objects.key_change_function,
+        delete_function: objects.delete_function,
+        truncate_function: objects.truncate_function,
+        insert_trigger: objects.insert_trigger,
+        update_trigger: objects.update_trigger,
+        key_change_trigger: objects.key_change_trigger,
+        delete_trigger: objects.delete_trigger,
+        truncate_trigger: objects.truncate_trigger,
+    })
+}
