@@ -28,15 +28,23 @@
 #![warn(missing_docs)]
 
 mod activity;
+mod audited;
 pub mod codegen;
 mod context;
+mod entry;
 mod error;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod query;
 pub mod types;
 
 pub use activity::{Activity, UnknownVerb, Verb, Xid8};
+pub use audited::{AuditTrail, AuditedTable};
+#[cfg(any(feature = "tokio-postgres", feature = "sqlx"))]
+pub use context::BoxFuture;
 pub use context::{AuditContext, DEFAULT_AUDIT_SCHEMA};
+pub use entry::{Entry, TransactionInfo};
 pub use error::{DataPart, DecodeError};
 
 /// Includes the generated audit code, `$OUT_DIR/audit.rs`, at this point.
