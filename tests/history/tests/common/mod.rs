@@ -1,0 +1,17 @@
+//! A test database with the history schema and its generated audit trail installed.
+
+#[path = "../../spec.rs"]
+mod spec;
+
+use audit_tests::TestDb;
+use std::path::Path;
+
+/// A new database with `fixtures/schema.sql` and the audit SQL of the same spec the
+/// compiled code was generated from.
+pub fn database(label: &str) -> TestDb {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let sql = std::fs::read_to_string(dir.join("fixtures/schema.sql")).expect("schema.sql");
+    let db = TestDb::with_sql(label, &sql);
+    audit_tests::install_audit(&db, &spec::history(spec::snapshot(dir)));
+    db
+}
