@@ -46,6 +46,8 @@
 mod sql;
 mod walk;
 
+pub use walk::state_at;
+
 #[cfg(feature = "postgres")]
 mod blocking;
 #[cfg(feature = "tokio-postgres")]

@@ -65,9 +65,11 @@ impl<T> Walk<T> {
     }
 }
 
-/// The record's row after the last of `history` (oldest first) issued at or before
-/// `at`: `None` when it did not exist then (not yet inserted, or deleted).
-pub(crate) fn state_at<T: AuditedTable>(history: &[Entry<T>], at: DateTime<Utc>) -> Option<T::Row> {
+/// The record's row after the last of `history` (one record's history, oldest first, as
+/// [`history`](super::history) returns it) issued at or before `at`: `None` when it did
+/// not exist then (not yet inserted, or deleted). Answers many points in time from one
+/// history read; [`as_of`](super::as_of) answers one.
+pub fn state_at<T: AuditedTable>(history: &[Entry<T>], at: DateTime<Utc>) -> Option<T::Row> {
     // issued_at follows id order within one record's history except across concurrent
     // transactions; the last activity by id at or before `at` is the state.
     history
