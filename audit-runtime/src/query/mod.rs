@@ -43,7 +43,7 @@
 //! # }
 //! ```
 
-mod sql;
+pub mod sql;
 mod walk;
 
 pub use walk::state_at;

@@ -1,7 +1,9 @@
-//! The SQL text of the history queries, and which index serves each.
+//! The SQL text of the history queries, and which index serves each: for `EXPLAIN`, or
+//! to run them through another driver.
 //!
 //! Every filter is a bind parameter; only the audit schema and the actor type, both from
-//! generated code, are spliced in (the schema always quoted).
+//! generated code, are spliced in (the schema always quoted). Each statement selects the
+//! same columns first: the activity's, then its transaction's.
 
 use crate::audited::{AuditTrail, AuditedTable};
 use crate::entry::read::SELECT;
@@ -37,7 +39,7 @@ fn old_key(columns: usize, first: usize) -> String {
 ///
 /// Parameters: `$1` schema, `$2` table, `$3` key JSON text, `$4` id bound, then the key
 /// column names. Served by the record index `(schema_name, table_name, object_id, id)`.
-pub(crate) fn history<T: AuditedTable>() -> String {
+pub fn history<T: AuditedTable>() -> String {
     let old = old_key(T::KEY_COLUMNS.len(), 5);
     format!(
         "SELECT {SELECT}, \
@@ -55,7 +57,7 @@ pub(crate) fn history<T: AuditedTable>() -> String {
 ///
 /// Parameters: `$1` schema, `$2` table, `$3` key JSON text, `$4` from (inclusive), `$5`
 /// to (exclusive). Served by the record index; the time is a filter on its few rows.
-pub(crate) fn changed_in<T: AuditedTable>() -> String {
+pub fn changed_in<T: AuditedTable>() -> String {
     format!(
         "SELECT {SELECT} {} \
          WHERE a.\"schema_name\" = $1 AND a.\"table_name\" = $2 \
@@ -71,7 +73,7 @@ pub(crate) fn changed_in<T: AuditedTable>() -> String {
 /// Parameters: `$1` actor id text (cast to the actor type so the index applies), `$2`
 /// from (inclusive), `$3` to (exclusive). Served by the transaction index
 /// `(actor_id, issued_at)`, then the partial activity index on `transaction_id`.
-pub(crate) fn actor<C: AuditTrail>() -> String {
+pub fn actor<C: AuditTrail>() -> String {
     let schema = quote(C::AUDIT_SCHEMA);
     format!(
         "SELECT {SELECT} \

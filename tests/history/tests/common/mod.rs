@@ -1,4 +1,8 @@
 //! A test database with the history schema and its generated audit trail installed.
+// Each test binary (and the benchmark) uses a different part of this module.
+#![allow(dead_code)]
+
+pub mod bulk;
 
 #[path = "../../spec.rs"]
 mod spec;
