@@ -14,7 +14,7 @@ GRANT USAGE ON SCHEMA {{ schema }} TO PUBLIC;
 
 -- transaction: one row per database transaction that changed audited rows while a
 -- context (actor, client address, extra values) was set.
-CREATE TABLE {{ transaction }} (
+CREATE TABLE IF NOT EXISTS {{ transaction }} (
     "id" bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     "native_transaction_id" pg_catalog.xid8 NOT NULL,
     "issued_at" timestamp with time zone NOT NULL,
@@ -24,17 +24,17 @@ CREATE TABLE {{ transaction }} (
 );
 
 -- Finds the current transaction's row from the triggers and set_context().
-CREATE INDEX {{ transaction_xid_index }} ON {{ transaction }} ("native_transaction_id");
+CREATE INDEX IF NOT EXISTS {{ transaction_xid_index }} ON {{ transaction }} ("native_transaction_id");
 
 -- "What did actor p do between y and z?"
-CREATE INDEX {{ transaction_actor_index }} ON {{ transaction }} ("actor_id", "issued_at");
+CREATE INDEX IF NOT EXISTS {{ transaction_actor_index }} ON {{ transaction }} ("actor_id", "issued_at");
 
 -- activity: one row per inserted, updated, deleted (or truncated) audited row.
 -- Names use the "C" collation: they are identifiers, and byte comparison keeps the
 -- record index below cheap to maintain on every write.
 -- No foreign key to transaction: a key check per row would cost a trigger; the
 -- functions below only ever link rows created by the same transaction.
-CREATE TABLE {{ activity }} (
+CREATE TABLE IF NOT EXISTS {{ activity }} (
     "id" bigint GENERATED ALWAYS AS IDENTITY (SEQUENCE NAME {{ activity_sequence }}) PRIMARY KEY,
     "schema_name" pg_catalog.text COLLATE pg_catalog."C" NOT NULL,
     "table_name" pg_catalog.text COLLATE pg_catalog."C" NOT NULL,
@@ -49,20 +49,20 @@ CREATE TABLE {{ activity }} (
 );
 
 -- "Show me the history of record x" (and "who modified x on day d", with issued_at).
-CREATE INDEX {{ activity_record_index }} ON {{ activity }} ("schema_name", "table_name", "object_id", "id");
+CREATE INDEX IF NOT EXISTS {{ activity_record_index }} ON {{ activity }} ("schema_name", "table_name", "object_id", "id");
 
 -- "What did actor p do": transaction rows of the actor, then their activities. Partial,
 -- so transactions without a context cost nothing here.
-CREATE INDEX {{ activity_transaction_index }} ON {{ activity }} ("transaction_id")
+CREATE INDEX IF NOT EXISTS {{ activity_transaction_index }} ON {{ activity }} ("transaction_id")
     WHERE "transaction_id" IS NOT NULL;
 
 -- "Everything between y and z".
-CREATE INDEX {{ activity_time_index }} ON {{ activity }} ("issued_at");
+CREATE INDEX IF NOT EXISTS {{ activity_time_index }} ON {{ activity }} ("issued_at");
 
 -- key_change: scratch rows pairing the old and new key of rows whose primary key an
 -- UPDATE changes, written by the per-row key-change triggers and consumed (deleted) by
 -- the statement-level update triggers of the same statement.
-CREATE UNLOGGED TABLE {{ key_change }} (
+CREATE UNLOGGED TABLE IF NOT EXISTS {{ key_change }} (
     "native_transaction_id" pg_catalog.xid8 NOT NULL,
     "relid" pg_catalog.oid NOT NULL,
     "old_key" pg_catalog.jsonb NOT NULL,
@@ -71,16 +71,17 @@ CREATE UNLOGGED TABLE {{ key_change }} (
 
 -- secret: a random value nobody but the owner can read; suspend() signs its setting
 -- with it so that a plain set_config() cannot switch auditing off.
-CREATE TABLE {{ secret }} (
+CREATE TABLE IF NOT EXISTS {{ secret }} (
     "value" pg_catalog.text NOT NULL
 );
 INSERT INTO {{ secret }} ("value")
 SELECT pg_catalog.md5(pg_catalog.gen_random_uuid()::pg_catalog.text)
-       OPERATOR(pg_catalog.||) pg_catalog.md5(pg_catalog.gen_random_uuid()::pg_catalog.text);
+       OPERATOR(pg_catalog.||) pg_catalog.md5(pg_catalog.gen_random_uuid()::pg_catalog.text)
+ WHERE NOT EXISTS (SELECT FROM {{ secret }});
 
 -- suspension_token(): the value suspend() stores for the current transaction; only the
 -- owner (and so the trigger functions) can compute it.
-CREATE FUNCTION {{ suspension_token }}() RETURNS pg_catalog.text
+CREATE OR REPLACE FUNCTION {{ suspension_token }}() RETURNS pg_catalog.text
 LANGUAGE sql STABLE
 AS $function$
     SELECT pg_catalog.md5(s."value" OPERATOR(pg_catalog.||) pg_catalog.pg_current_xact_id()::pg_catalog.text)
@@ -89,7 +90,7 @@ $function$;
 
 -- suspend(): no activity is recorded for the rest of the current transaction.
 -- Not granted to PUBLIC; see the grant at the top of this file.
-CREATE FUNCTION {{ suspend }}() RETURNS void
+CREATE OR REPLACE FUNCTION {{ suspend }}() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
 BEGIN
@@ -102,7 +103,7 @@ $function$;
 -- was written by this transaction (age(xmin) <= 0: our own xid or one of our
 -- subtransactions), so repeated xid8 values after a dump/restore never match.
 -- STRICT: without a context (NULL) it is not even called.
-CREATE FUNCTION {{ transaction_for_context }}(context pg_catalog.text) RETURNS bigint
+CREATE OR REPLACE FUNCTION {{ transaction_for_context }}(context pg_catalog.text) RETURNS bigint
 LANGUAGE plpgsql STRICT
 AS $function$
 #variable_conflict use_variable
@@ -134,7 +135,9 @@ $function$;
 -- transaction. Transaction-local (set_config(..., true)), so it never leaks to the next
 -- transaction on a pooled connection, and a rolled-back savepoint restores it. Changes
 -- made before the call are linked too; calling it again updates the context.
-CREATE FUNCTION {{ set_context }}(actor_id {{ actor_type }}, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
+-- The actor id is passed as text, whatever the actor type, so every client binds the
+-- same parameter types; it is cast (and so checked) right away.
+CREATE OR REPLACE FUNCTION {{ set_context }}(actor_id pg_catalog.text, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
 #variable_conflict use_variable
@@ -148,6 +151,7 @@ DECLARE
     v_first pg_catalog.text;
     v_id bigint;
 BEGIN
+    PERFORM set_context.actor_id::{{ actor_type }};
     PERFORM pg_catalog.set_config({{ setting_context }}, v_context, true);
     -- No transaction id yet: nothing was written, so there is nothing to link. A
     -- read-only transaction cannot have audited changes either.
@@ -156,7 +160,7 @@ BEGIN
         RETURN;
     END IF;
     UPDATE {{ transaction }} AS t
-       SET "actor_id" = set_context.actor_id,
+       SET "actor_id" = set_context.actor_id::{{ actor_type }},
            "client_addr" = set_context.client_addr,
            "context" = set_context.context
      WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) v_xid
@@ -190,11 +194,25 @@ BEGIN
 END
 $function$;
 
+{% if !actor_is_text -%}
+-- set_context(actor_id, client_addr, context) with the actor id in its own type, so
+-- `SELECT {{ set_context }}(42, NULL, NULL)` works from psql. It only forwards.
+CREATE OR REPLACE FUNCTION {{ set_context }}(actor_id {{ actor_type }}, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
+LANGUAGE sql
+AS $function$
+    SELECT {{ set_context }}($1::pg_catalog.text, $2, $3)
+$function$;
+
+{% endif -%}
 -- Privileges: nothing for PUBLIC except set_context().
 REVOKE ALL ON ALL TABLES IN SCHEMA {{ schema }} FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA {{ schema }} FROM PUBLIC;
 REVOKE ALL ON FUNCTION {{ suspension_token }}() FROM PUBLIC;
 REVOKE ALL ON FUNCTION {{ suspend }}() FROM PUBLIC;
 REVOKE ALL ON FUNCTION {{ transaction_for_context }}(pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION {{ set_context }}(pg_catalog.text, pg_catalog.inet, pg_catalog.jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION {{ set_context }}(pg_catalog.text, pg_catalog.inet, pg_catalog.jsonb) TO PUBLIC;
+{% if !actor_is_text -%}
 REVOKE ALL ON FUNCTION {{ set_context }}({{ actor_type }}, pg_catalog.inet, pg_catalog.jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION {{ set_context }}({{ actor_type }}, pg_catalog.inet, pg_catalog.jsonb) TO PUBLIC;
+{% endif -%}

@@ -4,7 +4,7 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
 //! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
 
-use audit_codegen::spec::{AuditSpec, AuditedTable, RustOptions};
+use audit_codegen::spec::{AuditSpec, AuditedTable};
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -353,26 +353,22 @@ pub fn audit_spec(db: &TestDb, actor_type: &str, tables: &[TableChoice<'_>]) -> 
         .iter()
         .map(
             |(table_schema, name, excluded, record_truncate)| AuditedTable {
-                table: schema
-                    .table(table_schema, name)
-                    .unwrap_or_else(|| panic!("no table {table_schema}.{name}"))
-                    .clone(),
                 excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
                 record_truncate: *record_truncate,
-                rust_name: None,
-                columns: Vec::new(),
-                history: Default::default(),
+                ..AuditedTable::new(
+                    schema
+                        .table(table_schema, name)
+                        .unwrap_or_else(|| panic!("no table {table_schema}.{name}"))
+                        .clone(),
+                )
             },
         )
         .collect();
     audited.sort_by(|a, b| (&a.table.schema, &a.table.name).cmp(&(&b.table.schema, &b.table.name)));
     AuditSpec {
-        audit_schema: "audit".to_owned(),
         actor_id_type: actor_type.to_owned(),
         tables: audited,
-        rust: RustOptions::default(),
-        schema,
-        renames: Vec::new(),
+        ..AuditSpec::new(schema)
     }
 }
 

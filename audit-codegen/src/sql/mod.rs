@@ -103,7 +103,6 @@ fn validate(table: &AuditedTable) -> Result<()> {
 mod tests {
     use super::*;
     use crate::model::{Column, QualifiedName, Schema, Table, TableKind};
-    use crate::spec::RustOptions;
 
     fn column(name: &str) -> Column {
         Column {
@@ -119,12 +118,8 @@ mod tests {
 
     fn audited(table: Table, excluded: &[&str]) -> AuditedTable {
         AuditedTable {
-            table,
             excluded: excluded.iter().map(|c| (*c).to_owned()).collect(),
-            record_truncate: false,
-            rust_name: None,
-            columns: Vec::new(),
-            history: Default::default(),
+            ..AuditedTable::new(table)
         }
     }
 
@@ -140,14 +135,7 @@ mod tests {
     }
 
     fn spec() -> AuditSpec {
-        AuditSpec {
-            audit_schema: "audit".to_owned(),
-            actor_id_type: "text".to_owned(),
-            tables: Vec::new(),
-            rust: RustOptions::default(),
-            schema: Schema::default(),
-            renames: Vec::new(),
-        }
+        AuditSpec::new(Schema::default())
     }
 
     #[test]

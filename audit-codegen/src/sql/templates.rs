@@ -30,6 +30,8 @@ fn render(template: &impl Template) -> Result<String> {
 struct SchemaTemplate {
     schema: String,
     actor_type: String,
+    /// Whether the actor type is `text`: otherwise a typed overload of set_context is added.
+    actor_is_text: bool,
     transaction: String,
     transaction_xid_index: String,
     transaction_actor_index: String,
@@ -54,6 +56,7 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
     render(&SchemaTemplate {
         schema: names.schema.clone(),
         actor_type: qualified_type(&spec.actor_id_type),
+        actor_is_text: spec.actor_id_type == "text",
         transaction: names.object("transaction"),
         transaction_xid_index: always_quote("transaction_native_transaction_id_idx"),
         transaction_actor_index: always_quote("transaction_actor_id_issued_at_idx"),
