@@ -21,7 +21,7 @@ impl Shape {
     pub const ACTORS: i64 = 1000;
 
     /// The first day of the history.
-    pub const START: &'static str = "2026-01-01 00:00:00+00";
+    pub const START: &'static str = "2026-01-01T00:00:00Z";
 
     /// Days of history.
     pub const DAYS: i64 = 100;
