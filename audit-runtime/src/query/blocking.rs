@@ -6,7 +6,7 @@ use crate::audited::{AuditTrail, AuditedTable};
 use crate::entry::{Entry, read};
 use chrono::{DateTime, Utc};
 use postgres::GenericClient;
-use postgres::types::ToSql;
+use postgres::types::{ToSql, Type};
 
 /// The full history of one record, oldest first, following primary-key changes back:
 /// an update that gave the record its key continues with the old key's earlier
@@ -16,13 +16,22 @@ pub fn history<T: AuditedTable>(
     client: &mut impl GenericClient,
     key: &T::Key,
 ) -> Result<Vec<Entry<T>>, QueryError> {
-    let statement = client.prepare(&sql::history::<T>())?;
+    let statement = sql::history::<T>();
     let (schema, table) = (T::SCHEMA, T::TABLE);
     let mut walk = Walk::new(T::object_id(key));
     while let Some((object_id, bound)) = walk.next() {
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&schema, &table, &object_id, &bound];
-        params.extend(T::KEY_COLUMNS.iter().map(|c| c as &(dyn ToSql + Sync)));
-        let rows = client.query(&statement, &params)?;
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
+            (&schema, Type::TEXT),
+            (&table, Type::TEXT),
+            (&object_id, Type::TEXT),
+            (&bound, Type::INT8),
+        ];
+        params.extend(
+            T::KEY_COLUMNS
+                .iter()
+                .map(|c| (c as &(dyn ToSql + Sync), Type::TEXT)),
+        );
+        let rows = client.query_typed(&statement, &params)?;
         let entries = rows
             .iter()
             .map(|row| Ok((read::entry(row, decode::<T>)?, row.try_get(14)?)))
@@ -52,9 +61,15 @@ pub fn changed_in<T: AuditedTable>(
 ) -> Result<Vec<Entry<T>>, QueryError> {
     let (schema, table) = (T::SCHEMA, T::TABLE);
     let object_id = T::object_id(key);
-    let rows = client.query(
+    let rows = client.query_typed(
         &sql::changed_in::<T>(),
-        &[&schema, &table, &object_id, &range.from, &range.to],
+        &[
+            (&schema, Type::TEXT),
+            (&table, Type::TEXT),
+            (&object_id, Type::TEXT),
+            (&range.from, Type::TIMESTAMPTZ),
+            (&range.to, Type::TIMESTAMPTZ),
+        ],
     )?;
     rows.iter()
         .map(|row| Ok(read::entry(row, decode::<T>)?))
@@ -68,7 +83,14 @@ pub fn actor_activity<C: AuditTrail>(
     actor_id: &str,
     range: TimeRange,
 ) -> Result<Vec<Entry<C>>, QueryError> {
-    let rows = client.query(&sql::actor::<C>(), &[&actor_id, &range.from, &range.to])?;
+    let rows = client.query_typed(
+        &sql::actor::<C>(),
+        &[
+            (&actor_id, Type::TEXT),
+            (&range.from, Type::TIMESTAMPTZ),
+            (&range.to, Type::TIMESTAMPTZ),
+        ],
+    )?;
     let mut entries = Vec::with_capacity(rows.len());
     for row in &rows {
         let schema: &str = row.try_get(3)?;

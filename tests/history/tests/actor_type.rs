@@ -46,6 +46,7 @@ fn bigint_actor_ids_are_cast_both_ways() {
     let entries = query::actor_activity::<BigintActors>(&mut client, "42", range).unwrap();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].actor_id(), Some("42"));
+    assert!(matches!(entries[0].change.0, Change::Article(_)));
     assert!(
         query::actor_activity::<BigintActors>(&mut client, "43", range)
             .unwrap()
