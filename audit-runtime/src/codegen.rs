@@ -106,6 +106,12 @@ fn diagnose(
     invalid_json(error.to_string())
 }
 
+/// The JSON text of a record key (or a tuple of its parts) as `object_id` records it.
+/// Key types always serialise; should one not, `null` matches no activity.
+pub fn object_id<T: serde::Serialize + ?Sized>(key: &T) -> String {
+    serde_json::to_string(key).unwrap_or_else(|_| "null".to_owned())
+}
+
 /// Decodes a record key from `object_id`.
 pub fn decode_key<T: DeserializeOwned>(
     ctx: Context<'_>,

@@ -6,8 +6,14 @@
 //! reach another transaction on a pooled connection. Every activity the transaction
 //! records, before or after the call, is linked to one `transaction` row carrying it.
 //!
+//! Drivers: `postgres` ([`AuditContext::apply`], [`AuditContext::transaction`]),
+//! `tokio-postgres` (`apply_async`, `transaction_async`) and `sqlx` (`apply_sqlx`,
+//! `transaction_sqlx`, for a `PgConnection` or, through `&mut *tx`, a
+//! `Transaction<'_, Postgres>`), each behind its cargo feature.
+//!
 //! Clients other than this crate's drivers (diesel, psql, another language) make the same
-//! call:
+//! call inside their transaction, with the actor id as text (the database casts it to the
+//! manifest's actor type):
 //!
 //! ```sql
 //! BEGIN;
@@ -15,6 +21,10 @@
 //! UPDATE article SET name = 'New name' WHERE id = 1;
 //! COMMIT;
 //! ```
+//!
+//! With bind parameters (diesel's `sql_query(..).bind::<Nullable<Text>, _>(..)`, one per
+//! placeholder), use the statement of [`AuditContext::sql`]:
+//! `SELECT "audit".set_context($1::pg_catalog.text, $2::pg_catalog.inet, $3::pg_catalog.jsonb)`.
 
 use serde_json::{Map, Value};
 use std::net::IpAddr;
@@ -192,6 +202,120 @@ mod asynchronous {
         ) -> Result<(), tokio_postgres::Error> {
             tx.execute(self.suspend_sql().as_str(), &[]).await?;
             Ok(())
+        }
+
+        /// Runs `work` in a new transaction with this context applied, committing when
+        /// its future returns `Ok` and rolling back otherwise (also when the future is
+        /// dropped or panics: the transaction is dropped unfinished).
+        ///
+        /// ```no_run
+        /// # async fn run(client: &mut tokio_postgres::Client) -> Result<(), tokio_postgres::Error> {
+        /// use audit_runtime::AuditContext;
+        ///
+        /// AuditContext::new()
+        ///     .actor_id(42)
+        ///     .transaction_async(client, |tx| {
+        ///         Box::pin(async move {
+        ///             tx.execute("UPDATE article SET name = 'x' WHERE id = 1", &[]).await?;
+        ///             Ok::<_, tokio_postgres::Error>(())
+        ///         })
+        ///     })
+        ///     .await
+        /// # }
+        /// ```
+        pub async fn transaction_async<T, E, F>(
+            &self,
+            client: &mut tokio_postgres::Client,
+            work: F,
+        ) -> Result<T, E>
+        where
+            E: From<tokio_postgres::Error>,
+            F: for<'c, 't> FnOnce(
+                &'c mut tokio_postgres::Transaction<'t>,
+            ) -> super::BoxFuture<'c, Result<T, E>>,
+        {
+            let mut tx = client.transaction().await?;
+            self.apply_async(&tx).await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+    }
+}
+
+/// The future a scoped async transaction helper's closure returns (`Box::pin(async
+/// move { … })`), borrowing the transaction for `'c`.
+#[cfg(any(feature = "tokio-postgres", feature = "sqlx"))]
+pub type BoxFuture<'c, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'c>>;
+
+#[cfg(feature = "sqlx")]
+mod with_sqlx {
+    //! sqlx binds parameters with the Rust value's own type; the address and context are
+    //! bound as text and cast by the statement ([`AuditContext::sql`]), so neither
+    //! sqlx's `ipnetwork` nor its `json` feature is needed.
+
+    use super::{AuditContext, BoxFuture};
+    use sqlx::{Connection, PgConnection};
+
+    impl AuditContext {
+        /// Applies the context to the current transaction of a sqlx connection (one
+        /// round trip). Pass a `sqlx::Transaction<'_, Postgres>` as `&mut *tx`.
+        ///
+        /// Outside a transaction the context would end with the statement's own implicit
+        /// transaction: begin one first.
+        pub async fn apply_sqlx(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+            let (actor, addr, values) = self.params();
+            sqlx::query(&self.sql())
+                .bind(actor)
+                .bind(addr.map(|a| a.to_string()))
+                .bind(values.map(|v| v.to_string()))
+                .execute(conn)
+                .await?;
+            Ok(())
+        }
+
+        /// Suspends auditing for the rest of the current transaction of a sqlx
+        /// connection.
+        pub async fn suspend_sqlx(&self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+            sqlx::query(&self.suspend_sql()).execute(conn).await?;
+            Ok(())
+        }
+
+        /// Runs `work` in a new transaction of `conn` with this context applied,
+        /// committing when its future returns `Ok` and rolling back otherwise (also when
+        /// the future is dropped: sqlx rolls back a transaction dropped unfinished).
+        ///
+        /// ```no_run
+        /// # async fn run(conn: &mut sqlx::PgConnection) -> Result<(), sqlx::Error> {
+        /// use audit_runtime::AuditContext;
+        ///
+        /// AuditContext::new()
+        ///     .actor_id(42)
+        ///     .transaction_sqlx(conn, |tx| {
+        ///         Box::pin(async move {
+        ///             sqlx::query("UPDATE article SET name = 'x' WHERE id = 1")
+        ///                 .execute(tx)
+        ///                 .await?;
+        ///             Ok::<_, sqlx::Error>(())
+        ///         })
+        ///     })
+        ///     .await
+        /// # }
+        /// ```
+        pub async fn transaction_sqlx<T, E, F>(
+            &self,
+            conn: &mut PgConnection,
+            work: F,
+        ) -> Result<T, E>
+        where
+            E: From<sqlx::Error>,
+            F: for<'c> FnOnce(&'c mut PgConnection) -> BoxFuture<'c, Result<T, E>>,
+        {
+            let mut tx = conn.begin().await?;
+            self.apply_sqlx(&mut tx).await?;
+            let value = work(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
         }
     }
 }

@@ -25,18 +25,44 @@
 //!
 //! For speed, `ArticleChange::decode(id, verb, old_data, changed_data)` decodes straight
 //! from the JSON text (e.g. `old_data::text` selected by hand).
+//!
+//! The questions an audit trail answers are typed queries in [`query`], each served by
+//! an index: the history of a record by its key (following primary-key changes), what an
+//! actor did in a time range, who changed a record on a day, and the record's state as
+//! of a point in time. They return [`Entry`] values: the decoded change with the
+//! activity's metadata and its transaction's actor, client address and context. The
+//! generated code implements [`AuditedTable`] for each keyed table's change enum and
+//! [`AuditTrail`] for `Change`, which is all the queries need:
+//!
+//! ```ignore
+//! let history = audit_runtime::query::history::<ArticleChange>(&mut client, &ArticleKey { id: 1 })?;
+//! for entry in &history {
+//!     println!("{} by {:?} from {:?}: {:?}", entry.issued_at, entry.actor_id(), entry.client_addr(), entry.change);
+//! }
+//! ```
+//!
+//! Who is acting is set per transaction with [`AuditContext`] (drivers `postgres`,
+//! `tokio-postgres`, `sqlx`; a plain SQL call for anything else).
 #![warn(missing_docs)]
 
 mod activity;
+mod audited;
 pub mod codegen;
 mod context;
+mod entry;
 mod error;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod query;
 pub mod types;
 
 pub use activity::{Activity, UnknownVerb, Verb, Xid8};
+pub use audited::{AuditTrail, AuditedTable};
+#[cfg(any(feature = "tokio-postgres", feature = "sqlx"))]
+pub use context::BoxFuture;
 pub use context::{AuditContext, DEFAULT_AUDIT_SCHEMA};
+pub use entry::{Entry, TransactionInfo};
 pub use error::{DataPart, DecodeError};
 
 /// Includes the generated audit code, `$OUT_DIR/audit.rs`, at this point.

@@ -45,3 +45,9 @@ impl<'a> FromSql<'a> for RawJson {
         *ty == Type::JSONB || *ty == Type::JSON
     }
 }
+
+// `postgres` re-exports these from `tokio_postgres`: one type for both drivers.
+#[cfg(feature = "postgres")]
+pub(crate) use postgres::{Error as ClientError, Row};
+#[cfg(all(feature = "tokio-postgres", not(feature = "postgres")))]
+pub(crate) use tokio_postgres::{Error as ClientError, Row};

@@ -5,8 +5,9 @@ use super::table::TablePlan;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
-/// Renders `Change`, dispatching on the activity's schema and table name.
-pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
+/// Renders `Change`, dispatching on the activity's schema and table name, and its
+/// `audit_runtime::AuditTrail` implementation for the actor query.
+pub fn render(plans: &[TablePlan<'_>], audit_schema: &str, actor_id_type: &str) -> TokenStream {
     let variants: Vec<_> = plans
         .iter()
         .map(|p| {
@@ -34,6 +35,10 @@ pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
         let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
         quote! { #(#pats)|* => #change::try_from(activity).map(Self::#v), }
     });
+    let all_tables = plans
+        .iter()
+        .flat_map(|p| p.names.iter())
+        .map(|(s, n)| quote!((#s, #n)));
     quote! {
         /// A recorded change of any audited table.
         #[allow(clippy::large_enum_variant)]
@@ -60,6 +65,23 @@ pub fn render(plans: &[TablePlan<'_>]) -> TokenStream {
                     #(#arms)*
                     _ => Err(::audit_runtime::codegen::unknown_table(activity_id, schema, table)),
                 }
+            }
+        }
+
+        impl ::audit_runtime::AuditTrail for Change {
+            const AUDIT_SCHEMA: &'static str = #audit_schema;
+            const ACTOR_ID_TYPE: &'static str = #actor_id_type;
+            const TABLES: &'static [(&'static str, &'static str)] = &[#(#all_tables),*];
+
+            fn decode(
+                activity_id: Option<i64>,
+                schema: &str,
+                table: &str,
+                verb: &str,
+                old_data: Option<&str>,
+                changed_data: Option<&str>,
+            ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
+                Self::decode(activity_id, schema, table, verb, old_data, changed_data)
             }
         }
 

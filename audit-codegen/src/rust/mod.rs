@@ -126,10 +126,18 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
             &mut warnings,
         )?);
     }
+    let audit_schema = &spec.audit_schema;
+    let actor_id_type = &spec.actor_id_type;
+    items.extend(quote::quote! {
+        /// The schema of the audit trail (`activity`, `transaction`), unquoted.
+        pub const AUDIT_SCHEMA: &str = #audit_schema;
+        /// The SQL type of `transaction.actor_id`, as written in the manifest.
+        pub const ACTOR_ID_TYPE: &str = #actor_id_type;
+    });
     for plan in &plans {
-        items.extend(plan.render());
+        items.extend(plan.render(audit_schema));
     }
-    items.extend(change::render(&plans));
+    items.extend(change::render(&plans, audit_schema, actor_id_type));
 
     let file: syn::File = syn::parse2(items)
         .map_err(|e| Error::Generate(format!("generated Rust does not parse (a bug): {e}")))?;

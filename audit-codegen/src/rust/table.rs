@@ -137,8 +137,9 @@ impl<'a> TablePlan<'a> {
             .collect()
     }
 
-    /// Renders the row struct, patch, change enum and key.
-    pub fn render(&self) -> TokenStream {
+    /// Renders the row struct, patch, change enum and key; `audit_schema` is where the
+    /// table's history lives, for the history queries.
+    pub fn render(&self, audit_schema: &str) -> TokenStream {
         let table = &self.audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let schema_lit = &table.schema;
@@ -243,7 +244,7 @@ impl<'a> TablePlan<'a> {
         let family_names = self.names.iter().map(|(_, n)| n);
         let rt = quote!(::audit_runtime::codegen);
 
-        let key_items = self.render_key(&row, &key, &change, &qualified, &derive);
+        let key_items = self.render_key(&row, &key, &change, &qualified, &derive, audit_schema);
         let derive_all = derive(all_eq, quote!());
         let derive_patch = derive(all_eq, quote!(Default,));
 
@@ -421,6 +422,7 @@ impl<'a> TablePlan<'a> {
         change: &Ident,
         qualified: &str,
         derive: &dyn Fn(bool, TokenStream) -> TokenStream,
+        audit_schema: &str,
     ) -> TokenStream {
         let Some(fields) = self.key_fields() else {
             return quote!();
@@ -465,6 +467,17 @@ impl<'a> TablePlan<'a> {
         };
         let rt = quote!(::audit_runtime::codegen);
         let derive_key = derive(eq, if eq { quote!(Hash,) } else { quote!() });
+        // object_id: the JSON of the value itself, or of a tuple (an array) for a
+        // composite key, matching how the triggers record it.
+        let object_id = if fields.len() == 1 {
+            let ident = idents[0];
+            quote!(#rt::object_id(&key.#ident))
+        } else {
+            quote!(#rt::object_id(&(#(&key.#idents,)*)))
+        };
+        let key_columns = fields.iter().map(|f| &f.column);
+        let table = &self.audited.table;
+        let (schema_lit, name_lit) = (&table.schema, &table.name);
         quote! {
             #[doc = #doc]
             #derive_key
@@ -494,6 +507,33 @@ impl<'a> TablePlan<'a> {
                         activity.object_id_text(),
                     )?;
                     Self::decode(Some(activity.id), object_id)
+                }
+            }
+
+            impl ::audit_runtime::AuditedTable for #change {
+                type Key = #key;
+                type Row = #row;
+
+                const AUDIT_SCHEMA: &'static str = #audit_schema;
+                const SCHEMA: &'static str = #schema_lit;
+                const TABLE: &'static str = #name_lit;
+                const KEY_COLUMNS: &'static [&'static str] = &[#(#key_columns),*];
+
+                fn object_id(key: &#key) -> String {
+                    #object_id
+                }
+
+                fn decode(
+                    activity_id: Option<i64>,
+                    verb: &str,
+                    old_data: Option<&str>,
+                    changed_data: Option<&str>,
+                ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
+                    Self::decode(activity_id, verb, old_data, changed_data)
+                }
+
+                fn row_after(&self) -> Option<#row> {
+                    self.new_row()
                 }
             }
 

@@ -1,0 +1,109 @@
+//! The queries for `tokio_postgres`: the same as the sync forms, awaited.
+
+use super::walk::{Walk, state_at};
+use super::{QueryError, TimeRange, decode, sql};
+use crate::audited::{AuditTrail, AuditedTable};
+use crate::entry::{Entry, read};
+use chrono::{DateTime, Utc};
+use tokio_postgres::GenericClient;
+use tokio_postgres::types::{ToSql, Type};
+
+/// The full history of one record, oldest first, following primary-key changes back:
+/// an update that gave the record its key continues with the old key's earlier
+/// activities. The history starts at the record's insert (activities of an earlier
+/// record that had the same key are not part of it).
+pub async fn history_async<T: AuditedTable>(
+    client: &impl GenericClient,
+    key: &T::Key,
+) -> Result<Vec<Entry<T>>, QueryError> {
+    let statement = sql::history::<T>();
+    let (schema, table) = (T::SCHEMA, T::TABLE);
+    let mut walk = Walk::new(T::object_id(key));
+    while let Some((object_id, bound)) = walk.next() {
+        let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
+            (&schema, Type::TEXT),
+            (&table, Type::TEXT),
+            (&object_id, Type::TEXT),
+            (&bound, Type::INT8),
+        ];
+        params.extend(
+            T::KEY_COLUMNS
+                .iter()
+                .map(|c| (c as &(dyn ToSql + Sync), Type::TEXT)),
+        );
+        let rows = client.query_typed(&statement, &params).await?;
+        let entries = rows
+            .iter()
+            .map(|row| Ok((read::entry(row, decode::<T>)?, row.try_get(14)?)))
+            .collect::<Result<Vec<_>, QueryError>>()?;
+        walk.feed(entries);
+    }
+    Ok(walk.finish())
+}
+
+/// The record's row as it was at `at`, rebuilt from its [`history_async`]: `None` when it did
+/// not exist then.
+pub async fn as_of_async<T: AuditedTable>(
+    client: &impl GenericClient,
+    key: &T::Key,
+    at: DateTime<Utc>,
+) -> Result<Option<T::Row>, QueryError> {
+    Ok(state_at(&history_async::<T>(client, key).await?, at))
+}
+
+/// Who changed one record in a time range (e.g. [`TimeRange::utc_day`]), oldest first:
+/// each entry has the actor, client address, time and change. The key is the one
+/// recorded for the change (after it; for a delete the deleted key).
+pub async fn changed_in_async<T: AuditedTable>(
+    client: &impl GenericClient,
+    key: &T::Key,
+    range: TimeRange,
+) -> Result<Vec<Entry<T>>, QueryError> {
+    let (schema, table) = (T::SCHEMA, T::TABLE);
+    let object_id = T::object_id(key);
+    let rows = client
+        .query_typed(
+            &sql::changed_in::<T>(),
+            &[
+                (&schema, Type::TEXT),
+                (&table, Type::TEXT),
+                (&object_id, Type::TEXT),
+                (&range.from, Type::TIMESTAMPTZ),
+                (&range.to, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| Ok(read::entry(row, decode::<T>)?))
+        .collect()
+}
+
+/// Everything one actor did in the transactions it started in `range`, across the
+/// tables `C` knows (activities of other tables are skipped), oldest first.
+pub async fn actor_activity_async<C: AuditTrail>(
+    client: &impl GenericClient,
+    actor_id: &str,
+    range: TimeRange,
+) -> Result<Vec<Entry<C>>, QueryError> {
+    let rows = client
+        .query_typed(
+            &sql::actor::<C>(),
+            &[
+                (&actor_id, Type::TEXT),
+                (&range.from, Type::TIMESTAMPTZ),
+                (&range.to, Type::TIMESTAMPTZ),
+            ],
+        )
+        .await?;
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let schema: &str = row.try_get(3)?;
+        let table: &str = row.try_get(4)?;
+        if C::TABLES.contains(&(schema, table)) {
+            entries.push(read::entry(row, |id, s, t, verb, old, new| {
+                C::decode(Some(id), s, t, verb, old, new)
+            })?);
+        }
+    }
+    Ok(entries)
+}
