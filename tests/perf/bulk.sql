@@ -1,22 +1,27 @@
 -- Backend CPU (ms) of 20,000-row statements, each in a rolled-back transaction:
 -- the audited table, and the floor (the same DML on item_plain plus one hand-written
--- INSERT ... SELECT of the same activity rows). psql -v op=update|insert|delete
+-- INSERT ... SELECT of the same activity rows).
+-- psql -v op=update|insert|delete -v tbl=item -f bulk.sql
 \set QUIET on
 CREATE TEMP VIEW cpu AS SELECT split_part(pg_read_file('/proc/self/schedstat'), ' ', 1)::bigint / 1e6 AS ms;
 SELECT ms AS t0 FROM cpu \gset
-BEGIN;
 \if :{?op}
 \else
 \set op update
 \endif
+\if :{?tbl}
+\else
+\set tbl item
+\endif
+BEGIN;
 SELECT :'op' = 'update' AS is_update, :'op' = 'insert' AS is_insert \gset
 \if :is_update
-UPDATE item SET qty = qty + 1, updated_at = now() WHERE id <= 20000;
+UPDATE :tbl SET qty = qty + 1, updated_at = now() WHERE id <= 20000;
 \elif :is_insert
-INSERT INTO item (account_id, sku, name, qty, price, status, note)
+INSERT INTO :tbl (account_id, sku, name, qty, price, status, note)
 SELECT i % 1000, 'SKU-n' || i, 'new item ' || i, 1, 1.5, 'active', NULL FROM generate_series(1, 20000) i;
 \else
-DELETE FROM item WHERE id <= 20000;
+DELETE FROM :tbl WHERE id <= 20000;
 \endif
 SELECT ms AS t1 FROM cpu \gset
 ROLLBACK;
