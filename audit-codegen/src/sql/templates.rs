@@ -9,7 +9,7 @@ use super::names::{AuditNames, qualified_table};
 use super::types::qualified_type;
 use crate::error::{Error, Result};
 use crate::ident::{always_quote, quote_literal};
-use crate::model::Column;
+use crate::model::{Column, TableKind};
 use crate::spec::{AuditSpec, AuditedTable};
 use askama::Template;
 
@@ -40,6 +40,8 @@ struct SchemaTemplate {
     activity_record_index: String,
     activity_transaction_index: String,
     activity_time_index: String,
+    /// The B-tree time index of earlier versions, dropped on upgrade.
+    activity_old_time_index: String,
     key_change: String,
     secret: String,
     suspension_token: String,
@@ -64,7 +66,8 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
         activity_sequence: names.object("activity_id_seq"),
         activity_record_index: always_quote("activity_record_idx"),
         activity_transaction_index: always_quote("activity_transaction_id_idx"),
-        activity_time_index: always_quote("activity_issued_at_idx"),
+        activity_time_index: always_quote("activity_issued_at_brin"),
+        activity_old_time_index: always_quote("activity_issued_at_idx"),
         key_change: names.object("key_change"),
         secret: names.object("secret"),
         suspension_token: names.object("suspension_token"),
@@ -120,6 +123,9 @@ struct TableTemplate {
     excluded_columns: String,
     key_description: String,
     has_key: bool,
+    /// Whether the key-change trigger runs BEFORE rather than AFTER each row: only
+    /// partitioned tables need it (see the template).
+    key_change_before: bool,
     record_truncate: bool,
     schema_name: String,
     table_name: String,
@@ -215,6 +221,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
             column_list(&key)
         },
         has_key: !key.is_empty(),
+        key_change_before: table.kind == TableKind::Partitioned,
         record_truncate: audited.record_truncate,
         schema_name: quote_literal(&table.schema),
         table_name: quote_literal(&table.name),
