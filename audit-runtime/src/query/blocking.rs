@@ -11,7 +11,8 @@ use postgres::types::{ToSql, Type};
 /// The full history of one record, oldest first, following primary-key changes back:
 /// an update that gave the record its key continues with the old key's earlier
 /// activities. The history starts at the record's insert (activities of an earlier
-/// record that had the same key are not part of it).
+/// record that had the same key are not part of it). Truncates record no key and are
+/// not part of any record's history.
 pub fn history<T: AuditedTable>(
     client: &mut impl GenericClient,
     key: &T::Key,
@@ -76,8 +77,11 @@ pub fn changed_in<T: AuditedTable>(
         .collect()
 }
 
-/// Everything one actor did in the transactions it started in `range`, across the
-/// tables `C` knows (activities of other tables are skipped), oldest first.
+/// Everything one actor did in the transactions it started in `range` (the range
+/// applies to `transaction.issued_at`, the start of the transaction, which the actor
+/// index covers), across the tables `C` knows (activities of other tables are
+/// skipped), oldest first. `actor_id` is the id's text form, as given to
+/// [`AuditContext::actor_id`](crate::AuditContext::actor_id).
 pub fn actor_activity<C: AuditTrail>(
     client: &mut impl GenericClient,
     actor_id: &str,

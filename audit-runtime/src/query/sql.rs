@@ -75,6 +75,8 @@ pub fn changed_in<T: AuditedTable>() -> String {
 /// `(actor_id, issued_at)`, then the partial activity index on `transaction_id`.
 pub fn actor<C: AuditTrail>() -> String {
     let schema = quote(C::AUDIT_SCHEMA);
+    // `transaction_id IS NOT NULL` is implied by the join, but stated so that the
+    // planner may use the partial index on it (which leaves out context-less rows).
     format!(
         "SELECT {SELECT} \
          FROM {schema}.\"transaction\" AS t \
