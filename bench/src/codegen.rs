@@ -92,10 +92,7 @@ pub fn manifest_text(tables: usize, columns: usize, snapshot: &str) -> String {
          [migrations]\ndir = \"migrations\"\n"
     );
     for t in 0..tables {
-        text.push_str(&format!(
-            "\n[tables.\"{}.table_{t:04}\"]\n",
-            schema_of(t)
-        ));
+        text.push_str(&format!("\n[tables.\"{}.table_{t:04}\"]\n", schema_of(t)));
         if t % 3 == 0 && columns > 3 {
             text.push_str(&format!("exclude = [\"col_{:02}\"]\n", columns - 1));
         }

@@ -12,7 +12,15 @@ pub fn run(tables: usize, columns: usize, rounds: usize) -> Result<CodegenTimes,
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let output = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["run", "--quiet", "-p", "audit-bench", "--bin", "codegen-bench", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "-p",
+            "audit-bench",
+            "--bin",
+            "codegen-bench",
+            "--",
+        ])
         .args(["--tables", &tables.to_string()])
         .args(["--columns", &columns.to_string()])
         .args(["--rounds", &rounds.to_string()])
@@ -30,7 +38,11 @@ pub fn run(tables: usize, columns: usize, rounds: usize) -> Result<CodegenTimes,
 
 /// The JSON `codegen-bench` prints.
 pub fn to_json(times: &CodegenTimes) -> String {
-    let ms = |d: &[Duration]| d.iter().map(|d| d.as_secs_f64() * 1000.0).collect::<Vec<_>>();
+    let ms = |d: &[Duration]| {
+        d.iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect::<Vec<_>>()
+    };
     json!({
         "tables": times.tables,
         "columns": times.columns,

@@ -12,6 +12,7 @@ pub struct Database {
     db: TestDb,
     client: Client,
     table_rows: u64,
+    checkpoint: bool,
     /// Why our generated SQL cannot be measured, if it cannot.
     ours_missing: Option<String>,
 }
@@ -23,7 +24,9 @@ pub fn db_err(e: postgres::Error) -> String {
 
 impl Database {
     /// Creates the database, the seeded table copies, and every variant's auditing.
-    pub fn create(table_rows: u64) -> Result<Self, String> {
+    /// `checkpoint`: whether each reset ends with a `CHECKPOINT` (off in quick mode,
+    /// where it would cost more than the measurements).
+    pub fn create(table_rows: u64, checkpoint: bool) -> Result<Self, String> {
         let db = TestDb::new("bench");
         let mut client = db.client();
         fixture::create(&mut client, table_rows).map_err(db_err)?;
@@ -35,6 +38,7 @@ impl Database {
             db,
             client,
             table_rows,
+            checkpoint,
             ours_missing,
         };
         database.verify_recording()?;
@@ -72,7 +76,14 @@ impl Database {
 
     /// Restores a variant's table and empties its audit tables.
     pub fn reset(&mut self, variant: Variant) -> Result<(), String> {
-        fixture::reset(&mut self.client, variant, ours::SCHEMA, self.table_rows).map_err(db_err)
+        fixture::reset(
+            &mut self.client,
+            variant,
+            ours::SCHEMA,
+            self.table_rows,
+            self.checkpoint,
+        )
+        .map_err(db_err)
     }
 
     /// Activity rows a variant recorded since its last reset, and how many of them are

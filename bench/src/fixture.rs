@@ -97,12 +97,14 @@ pub fn audit_tables_of(variant: Variant, ours_schema: &str) -> Vec<String> {
 }
 
 /// Refills a variant's table from the seed and empties its audit tables, then vacuums
-/// and checkpoints so that no measurement pays for the previous one's dirty pages.
+/// and (with `checkpoint`) checkpoints, so that no measurement pays for the previous
+/// one's dirty pages or has a timed checkpoint start in its middle.
 pub fn reset(
     client: &mut Client,
     variant: Variant,
     ours_schema: &str,
     rows: u64,
+    checkpoint: bool,
 ) -> Result<(), postgres::Error> {
     let table = table_of(variant);
     let mut truncated = vec![table.to_owned()];
@@ -118,5 +120,8 @@ pub fn reset(
         truncated.join(", ")
     ))?;
     client.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
-    client.batch_execute("CHECKPOINT")
+    if checkpoint {
+        client.batch_execute("CHECKPOINT")?;
+    }
+    Ok(())
 }

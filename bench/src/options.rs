@@ -13,6 +13,8 @@ pub struct Options {
     pub out: PathBuf,
     /// Seconds of each pgbench measurement.
     pub duration: Duration,
+    /// Transactions per client instead of a duration (quick mode), if set.
+    pub transactions: Option<u64>,
     /// Rounds of every measurement; the report shows the median of the rounds.
     pub rounds: usize,
     /// Rows of the benchmark table before each measurement.
@@ -37,7 +39,8 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             out: workspace_root().join("BENCHMARKS.md"),
-            duration: Duration::from_secs(5),
+            duration: Duration::from_secs(4),
+            transactions: None,
             rounds: 3,
             table_rows: 100_000,
             bulk_rows: 20_000,
@@ -56,6 +59,7 @@ impl Options {
     pub fn quick() -> Self {
         Self {
             duration: Duration::from_secs(1),
+            transactions: Some(100),
             rounds: 1,
             table_rows: 5_000,
             bulk_rows: 1_000,
@@ -76,18 +80,17 @@ impl Options {
         };
         let mut iter = args.into_iter();
         while let Some(arg) = iter.next() {
-            let mut value = |name: &str| {
-                iter.next()
-                    .ok_or_else(|| format!("{name} needs a value"))
-            };
+            let mut value = |name: &str| iter.next().ok_or_else(|| format!("{name} needs a value"));
             match arg.as_str() {
                 "--quick" => {}
                 "--compile-time" => options.compile_time = true,
                 "--no-codegen" => options.codegen = false,
                 "--out" => options.out = PathBuf::from(value("--out")?),
                 "--duration" => {
-                    options.duration = Duration::from_secs(number(&value("--duration")?)?)
+                    options.duration = Duration::from_secs(number(&value("--duration")?)?);
+                    options.transactions = None;
                 }
+                "--transactions" => options.transactions = Some(number(&value("--transactions")?)?),
                 "--rounds" => options.rounds = number(&value("--rounds")?)?.max(1) as usize,
                 "--rows" => options.table_rows = number(&value("--rows")?)?,
                 "--bulk-rows" => options.bulk_rows = number(&value("--bulk-rows")?)?,
@@ -111,6 +114,16 @@ impl Options {
     }
 }
 
+impl Options {
+    /// The pgbench run length of one measurement.
+    pub fn pgbench_length(&self) -> crate::pgbench::Length {
+        match self.transactions {
+            Some(n) => crate::pgbench::Length::Transactions(n),
+            None => crate::pgbench::Length::Time(self.duration),
+        }
+    }
+}
+
 fn number(text: &str) -> Result<u64, String> {
     text.trim()
         .parse()
@@ -130,8 +143,9 @@ pub const USAGE: &str = "\
 usage: cargo run --release -p audit-bench -- [options]
 
   --out FILE            report file (default: BENCHMARKS.md at the workspace root)
-  --quick               smoke mode: 1 round, 1 s measurements, small tables
-  --duration SECS       seconds per pgbench measurement (default 5)
+  --quick               smoke mode: 1 round, 100 transactions per client, small tables
+  --duration SECS       seconds per pgbench measurement (default 4)
+  --transactions N      run N transactions per pgbench client instead of a duration
   --rounds N            rounds of every measurement, medians reported (default 3)
   --rows N              rows of the benchmark table (default 100000)
   --bulk-rows N         rows per bulk statement (default 20000)
@@ -157,7 +171,12 @@ mod tests {
         let options = parse(&["--rounds", "2", "--quick"]).unwrap();
         assert!(options.quick);
         assert_eq!(options.rounds, 2);
-        assert_eq!(options.duration, Duration::from_secs(1));
+        assert_eq!(options.transactions, Some(100));
+        let timed = parse(&["--quick", "--duration", "2"]).unwrap();
+        assert_eq!(
+            timed.pgbench_length(),
+            crate::pgbench::Length::Time(Duration::from_secs(2))
+        );
     }
 
     #[test]

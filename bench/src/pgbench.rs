@@ -17,6 +17,24 @@ pub struct Run {
     pub transactions: u64,
 }
 
+/// How long pgbench runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Length {
+    /// For this long (`-T`, whole seconds, at least 1).
+    Time(Duration),
+    /// This many transactions per client (`-t`): the quick mode's short runs.
+    Transactions(u64),
+}
+
+impl Length {
+    fn args(self) -> [String; 2] {
+        match self {
+            Length::Time(d) => ["-T".into(), d.as_secs().max(1).to_string()],
+            Length::Transactions(n) => ["-t".into(), n.max(1).to_string()],
+        }
+    }
+}
+
 /// What to run.
 #[derive(Debug, Clone)]
 pub struct Job<'a> {
@@ -27,7 +45,7 @@ pub struct Job<'a> {
     /// Clients, each with its own thread.
     pub clients: u32,
     /// Length of the run.
-    pub duration: Duration,
+    pub length: Length,
     /// The random seed, the same for every variant of a round so all see the same keys.
     pub seed: u64,
 }
@@ -41,8 +59,7 @@ pub fn run(job: &Job<'_>) -> Result<Run, String> {
     let clients = job.clients.to_string();
     let output = Command::new("pgbench")
         .args(["-n", "-M", "prepared", "-c", &clients, "-j", &clients])
-        .arg("-T")
-        .arg(job.duration.as_secs().max(1).to_string())
+        .args(job.length.args())
         .arg(format!("--random-seed={}", job.seed))
         .args(["-D", "n=0", "-D", &format!("nclients={clients}")])
         .arg("-f")

@@ -6,7 +6,7 @@ use crate::database::{Database, db_err};
 use crate::install::{generic, ours};
 use crate::model::{FunctionStat, Variant, Verb};
 use crate::options::Options;
-use crate::pgbench::{self, Job};
+use crate::pgbench::{self, Job, Length};
 use std::time::Duration;
 
 /// Runs each audited variant's single-row workload (1 client, with and without a
@@ -23,7 +23,10 @@ pub fn run(
             "ALTER DATABASE {name} SET track_functions = 'all'; SELECT pg_stat_reset();"
         ))
         .map_err(db_err)?;
-    let duration = options.duration.min(Duration::from_secs(2));
+    let length = match options.pgbench_length() {
+        Length::Time(d) => Length::Time(d.min(Duration::from_secs(1))),
+        short => short,
+    };
     for variant in db.available(&[Variant::Ours, Variant::Generic]) {
         for verb in Verb::ALL {
             for context in [false, true] {
@@ -34,7 +37,7 @@ pub fn run(
                     url: db.url(),
                     script: &script,
                     clients: 1,
-                    duration,
+                    length,
                     seed: 1,
                 })?;
             }

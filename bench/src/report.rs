@@ -27,7 +27,7 @@ fn header(out: &mut String, report: &Report) {
     if report.quick {
         let _ = writeln!(
             out,
-            "> **Quick smoke run** (`--quick`): tiny tables and 1-second measurements; \
+            "> **Quick smoke run** (`--quick`): tiny tables, one round of very short measurements; \
              these figures only show that the harness works.\n"
         );
     }
@@ -69,7 +69,11 @@ fn machine(out: &mut String, report: &Report) {
         let _ = writeln!(out, "- Memory: {:.1} GiB", mib as f64 / 1024.0);
     }
     let _ = writeln!(out, "- Server: {}", m.postgres);
-    let settings: Vec<String> = m.settings.iter().map(|(k, v)| format!("`{k}={v}`")).collect();
+    let settings: Vec<String> = m
+        .settings
+        .iter()
+        .map(|(k, v)| format!("`{k}={v}`"))
+        .collect();
     let _ = writeln!(out, "- Settings: {}\n", settings.join(", "));
 }
 
@@ -170,7 +174,10 @@ fn bulk(out: &mut String, report: &Report) {
 }
 
 fn codegen(out: &mut String, report: &Report) {
-    let _ = writeln!(out, "## Code generation (debug build, as build scripts run)\n");
+    let _ = writeln!(
+        out,
+        "## Code generation (debug build, as build scripts run)\n"
+    );
     match &report.codegen {
         None => {
             let _ = writeln!(out, "Not run (`--no-codegen`).\n");

@@ -66,17 +66,13 @@ fn measure(
     notes: &mut Vec<String>,
 ) -> Result<f64, String> {
     db.reset(cell.variant)?;
-    let script = crate::workload::pgbench_script(
-        cell.verb,
-        cell.variant,
-        cell.context,
-        options.table_rows,
-    );
+    let script =
+        crate::workload::pgbench_script(cell.verb, cell.variant, cell.context, options.table_rows);
     let run = pgbench::run(&Job {
         url: db.url(),
         script: &script,
         clients: cell.clients,
-        duration: options.duration,
+        length: options.pgbench_length(),
         seed: round as u64 + 1,
     })?;
     if let Some((rows, linked)) = db.recorded(cell.variant)? {

@@ -16,10 +16,13 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
         started: utc_now(),
         bulk_rows: options.bulk_rows,
         settings: format!(
-            "Settings: {} s per pgbench run, {} round{} (bulk: at least 3 unless quick), \
+            "Settings: {} per pgbench run, {} round{} (bulk: at least 3 unless quick), \
              {}-row table reset before every measurement, bulk statements of {} rows, \
              pgbench clients {}.",
-            options.duration.as_secs(),
+            match options.transactions {
+                Some(n) => format!("{n} transactions per client"),
+                None => format!("{} s", options.duration.as_secs()),
+            },
             options.rounds,
             if options.rounds == 1 { "" } else { "s" },
             options.table_rows,
@@ -33,8 +36,11 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
         ),
         ..Report::default()
     };
-    eprintln!("audit-bench: creating the benchmark database ({} rows)", options.table_rows);
-    let mut db = Database::create(options.table_rows)?;
+    eprintln!(
+        "audit-bench: creating the benchmark database ({} rows)",
+        options.table_rows
+    );
+    let mut db = Database::create(options.table_rows, !options.quick)?;
     report.machine = Machine::describe(db.client()).map_err(db_err)?;
     if let Some(missing) = db.ours_missing() {
         eprintln!("audit-bench: not measuring ours: {missing}");
@@ -71,7 +77,11 @@ pub fn utc_now() -> String {
         .map_or(0, |d| d.as_secs());
     let (days, rest) = (secs / 86_400, secs % 86_400);
     let (y, m, d) = civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{d:02} {:02}:{:02}", rest / 3600, rest % 3600 / 60)
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rest / 3600,
+        rest % 3600 / 60
+    )
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -13,5 +13,7 @@ pub fn install(client: &mut Client) -> Result<(), postgres::Error> {
         &format!("{SCHEMA}.activity"),
         &format!("{}.activity", super::ours::SCHEMA),
     )?;
-    client.batch_execute(&format!("BEGIN; CREATE SCHEMA {SCHEMA}; {activity} COMMIT;"))
+    client.batch_execute(&format!(
+        "BEGIN; CREATE SCHEMA {SCHEMA}; {activity} COMMIT;"
+    ))
 }

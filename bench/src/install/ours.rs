@@ -31,8 +31,13 @@ pub fn migrations(client: &mut Client) -> Result<Vec<(String, String)>, String> 
         .map_err(|e| format!("bench manifest: {e}"))?;
     // sqlx is the default format; its files hold the bare SQL that the tool wraps in a
     // transaction, as `apply` below does.
-    let plan = plan(&spec, &Lock::default(), MigrationFormat::Sqlx, &[] as &[&str])
-        .map_err(|e| format!("planning: {e}"))?;
+    let plan = plan(
+        &spec,
+        &Lock::default(),
+        MigrationFormat::Sqlx,
+        &[] as &[&str],
+    )
+    .map_err(|e| format!("planning: {e}"))?;
     Ok(plan
         .migrations
         .into_iter()
