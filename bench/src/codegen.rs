@@ -111,12 +111,14 @@ pub fn write_project(dir: &Path, tables: usize, columns: usize) -> std::io::Resu
 }
 
 /// What one generation run wrote.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Written {
     /// Files written.
     pub files: usize,
     /// Bytes written.
     pub bytes: u64,
+    /// Time per step, when the steps are timed separately (empty once `Config` is used).
+    pub phases: Vec<(String, Duration)>,
 }
 
 /// The one place that runs code generation for the timing.
@@ -130,12 +132,15 @@ pub fn generate(manifest: &Path, _out_dir: &Path) -> Result<Written, String> {
     use audit_codegen::manifest::{Manifest, SchemaSource};
     use audit_codegen::migrate;
     let err = |e: audit_codegen::Error| e.to_string();
+    let mut phases = Phases::start();
     let loaded = Manifest::load(manifest).map_err(err)?;
     let SchemaSource::Snapshot(snapshot) = loaded.schema_source() else {
         return Err("the synthetic manifest reads a snapshot".into());
     };
     let schema = audit_codegen::source::snapshot::read(snapshot).map_err(err)?;
+    phases.end("load manifest + snapshot");
     let spec = loaded.resolve(&schema).map_err(err)?;
+    phases.end("resolve");
     let lock_path = manifest.with_file_name("audit.lock");
     let dir = &loaded.migrations().dir;
     let plan = migrate::plan::plan(
@@ -145,7 +150,9 @@ pub fn generate(manifest: &Path, _out_dir: &Path) -> Result<Written, String> {
         &migrate::list_directory(dir).map_err(err)?,
     )
     .map_err(err)?;
+    phases.end("plan (renders the SQL)");
     let written = migrate::apply(&plan, dir, &lock_path).map_err(err)?;
+    phases.end("write");
     let mut bytes = 0;
     for path in &written {
         bytes += std::fs::metadata(path).map_or(0, |m| m.len());
@@ -153,7 +160,29 @@ pub fn generate(manifest: &Path, _out_dir: &Path) -> Result<Written, String> {
     Ok(Written {
         files: written.len(),
         bytes,
+        phases: phases.done,
     })
+}
+
+/// Times consecutive steps.
+struct Phases {
+    since: Instant,
+    done: Vec<(String, Duration)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Self {
+            since: Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn end(&mut self, name: &str) {
+        let now = Instant::now();
+        self.done.push((name.to_owned(), now - self.since));
+        self.since = now;
+    }
 }
 
 /// What [`generate`] times, for the report.
@@ -192,6 +221,8 @@ pub fn time(
         times.noop.push(noop);
         times.files = written.files;
         times.bytes = written.bytes;
+        times.first_phases = written.phases;
+        times.noop_phases = again.phases;
         let _ = std::fs::remove_dir_all(&dir);
     }
     Ok(times)

@@ -51,9 +51,35 @@ pub fn to_json(times: &CodegenTimes) -> String {
         "files": times.files,
         "bytes": times.bytes,
         "pipeline": times.pipeline,
+        "first_phases": phases(&times.first_phases),
+        "noop_phases": phases(&times.noop_phases),
         "debug": cfg!(debug_assertions),
     })
     .to_string()
+}
+
+fn phases(phases: &[(String, Duration)]) -> Value {
+    phases
+        .iter()
+        .map(|(name, d)| json!([name, d.as_secs_f64() * 1000.0]))
+        .collect()
+}
+
+fn read_phases(value: &Value) -> Vec<(String, Duration)> {
+    value
+        .as_array()
+        .map(|phases| {
+            phases
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p[0].as_str()?.to_owned(),
+                        Duration::from_secs_f64(p[1].as_f64()? / 1000.0),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Reads [`to_json`]'s output back; `None` when it is not that shape.
@@ -78,6 +104,8 @@ pub fn from_json(text: &str) -> Option<CodegenTimes> {
         files: value["files"].as_u64()? as usize,
         bytes: value["bytes"].as_u64()?,
         pipeline,
+        first_phases: read_phases(&value["first_phases"]),
+        noop_phases: read_phases(&value["noop_phases"]),
     })
 }
 
@@ -95,10 +123,13 @@ mod tests {
             files: 5,
             bytes: 600,
             pipeline: "p".into(),
+            first_phases: vec![("plan".into(), Duration::from_millis(3))],
+            noop_phases: Vec::new(),
         };
         let back = from_json(&to_json(&times)).unwrap();
         assert_eq!(back.tables, 3);
         assert_eq!(back.files, 5);
+        assert_eq!(back.first_phases[0].0, "plan");
         assert!((back.first[0].as_secs_f64() - 0.012).abs() < 1e-9);
     }
 }

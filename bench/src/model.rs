@@ -115,6 +115,10 @@ pub struct CodegenTimes {
     pub bytes: u64,
     /// What was timed (the pipeline pieces, or `Config::generate`).
     pub pipeline: String,
+    /// Time per step of the last round's first run (when steps are timed separately).
+    pub first_phases: Vec<(String, Duration)>,
+    /// Time per step of the last round's no-op rerun.
+    pub noop_phases: Vec<(String, Duration)>,
 }
 
 /// The clean build of audit-codegen as a user's build-dependency.
@@ -141,6 +145,15 @@ pub struct FunctionStat {
     pub self_ms: f64,
 }
 
+/// The function statistics of one profiling pass.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProfilePass {
+    /// What the pass ran.
+    pub title: String,
+    /// The audit functions, most self time first.
+    pub functions: Vec<FunctionStat>,
+}
+
 /// Everything one run of the suite measured.
 #[derive(Debug, Clone, Default)]
 pub struct Report {
@@ -162,8 +175,8 @@ pub struct Report {
     pub codegen: Option<Result<CodegenTimes, String>>,
     /// Compile time, or why it is missing (`None`: not requested).
     pub compile_time: Option<Result<CompileTime, String>>,
-    /// Function profile of one extra pass.
-    pub profile: Vec<FunctionStat>,
+    /// Function profiles of the extra passes.
+    pub profile: Vec<ProfilePass>,
     /// Observations that qualify the figures (checks that failed, missing variants).
     pub notes: Vec<String>,
     /// When the run started (UTC, `YYYY-MM-DD HH:MM`).

@@ -210,6 +210,20 @@ fn codegen(out: &mut String, report: &Report) {
                 targets::MAX_NOOP_MS,
                 mark(noop.map(|ms| ms < targets::MAX_NOOP_MS)),
             );
+            for (run, phases) in [
+                ("first run", &c.first_phases),
+                ("no-op rerun", &c.noop_phases),
+            ] {
+                if phases.is_empty() {
+                    continue;
+                }
+                let steps: Vec<String> = phases
+                    .iter()
+                    .map(|(name, d)| format!("{name} {:.0} ms", d.as_secs_f64() * 1000.0))
+                    .collect();
+                let _ = writeln!(out, "- Steps of the last {run}: {}.", steps.join(", "));
+            }
+            let _ = writeln!(out);
         }
     }
 }
@@ -244,31 +258,40 @@ fn profile(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
         "## Function profile (`pg_stat_user_functions`)\n\n\
-         One extra pass with `track_functions = all` (not part of the timed rounds): each \
-         audited variant's single-row workloads (1 client, with and without a context) and \
-         one bulk statement of each kind.\n"
+         Extra passes with `track_functions = all`, not part of the timed rounds.\n"
     );
     if report.profile.is_empty() {
         let _ = writeln!(out, "No data.\n");
         return;
     }
-    let _ = writeln!(
-        out,
-        "| function | calls | total ms | self ms | self µs / call |\n|---|--:|--:|--:|--:|"
-    );
-    for f in &report.profile {
-        let per_call = if f.calls > 0 {
-            f.self_ms * 1000.0 / f.calls as f64
-        } else {
-            0.0
-        };
+    for pass in &report.profile {
         let _ = writeln!(
             out,
-            "| `{}.{}` | {} | {:.1} | {:.1} | {:.1} |",
-            f.schema, f.name, f.calls, f.total_ms, f.self_ms, per_call
+            "{}:\n\n| function | calls | total ms | self ms | self µs / call |\n\
+             |---|--:|--:|--:|--:|",
+            capitalised(&pass.title)
         );
+        for f in &pass.functions {
+            let per_call = if f.calls > 0 {
+                f.self_ms * 1000.0 / f.calls as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "| `{}.{}` | {} | {:.1} | {:.1} | {:.1} |",
+                f.schema, f.name, f.calls, f.total_ms, f.self_ms, per_call
+            );
+        }
+        let _ = writeln!(out);
     }
-    let _ = writeln!(out);
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
 fn raw(out: &mut String, report: &Report) {

@@ -55,7 +55,8 @@ fn quick_run_reports_every_measurement() {
         .filter(|n| !n.starts_with("Ours not measured"))
         .collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    assert!(!report.profile.is_empty());
+    assert_eq!(report.profile.len(), 2);
+    assert!(report.profile.iter().all(|p| !p.functions.is_empty()));
     let times = report
         .codegen
         .as_ref()
