@@ -27,6 +27,8 @@ pub struct Options {
     pub codegen_tables: usize,
     /// Columns per table of the synthetic schema.
     pub codegen_columns: usize,
+    /// Whether the database measurements run (single-row, bulk, profile).
+    pub database: bool,
     /// Whether the code generation timing runs (it builds a debug binary first).
     pub codegen: bool,
     /// Whether the clean compile time of the build-dependencies is measured (minutes).
@@ -47,6 +49,7 @@ impl Default for Options {
             clients: vec![1, 4],
             codegen_tables: 500,
             codegen_columns: 20,
+            database: true,
             codegen: true,
             compile_time: false,
             quick: false,
@@ -85,6 +88,7 @@ impl Options {
                 "--quick" => {}
                 "--compile-time" => options.compile_time = true,
                 "--no-codegen" => options.codegen = false,
+                "--no-db" => options.database = false,
                 "--out" => options.out = PathBuf::from(value("--out")?),
                 "--duration" => {
                     options.duration = Duration::from_secs(number(&value("--duration")?)?);
@@ -152,6 +156,7 @@ usage: cargo run --release -p audit-bench -- [options]
   --clients LIST        pgbench client counts (default 1,4)
   --codegen-tables N    tables of the synthetic code generation schema (default 500)
   --no-codegen          skip the code generation timing
+  --no-db               skip the database measurements (single-row, bulk, profile)
   --compile-time        also time a clean build of audit-codegen as a build-dependency
                         (several minutes on 2 cores)
 

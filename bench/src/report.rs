@@ -93,6 +93,10 @@ fn target_table(out: &mut String, report: &Report) {
 }
 
 fn single_row(out: &mut String, report: &Report) {
+    if report.single_row.is_empty() {
+        let _ = writeln!(out, "## Single-row write path\n\nNot run (`--no-db`).\n");
+        return;
+    }
     let rounds = report.single_row.first().map_or(0, |c| c.tps.len());
     let _ = writeln!(
         out,
@@ -136,6 +140,10 @@ fn single_row(out: &mut String, report: &Report) {
 }
 
 fn bulk(out: &mut String, report: &Report) {
+    if report.bulk.is_empty() {
+        let _ = writeln!(out, "## Bulk statements\n\nNot run (`--no-db`).\n");
+        return;
+    }
     let rounds = report.bulk.first().map_or(0, |c| c.times.len());
     let _ = writeln!(
         out,

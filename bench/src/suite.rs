@@ -36,21 +36,12 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
         ),
         ..Report::default()
     };
-    eprintln!(
-        "audit-bench: creating the benchmark database ({} rows)",
-        options.table_rows
-    );
-    let mut db = Database::create(options.table_rows, !options.quick)?;
-    report.machine = Machine::describe(db.client()).map_err(db_err)?;
-    if let Some(missing) = db.ours_missing() {
-        eprintln!("audit-bench: not measuring ours: {missing}");
-        report.notes.push(format!("Ours not measured: {missing}."));
+    if options.database {
+        database_measurements(options, &mut report)?;
+    } else {
+        let mut server = audit_tests::connect(&audit_tests::server_url());
+        report.machine = Machine::describe(&mut server).map_err(db_err)?;
     }
-    report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
-    report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
-    eprintln!("audit-bench: profiling pass (track_functions)");
-    report.profile = profile::run(&mut db, options, &mut report.notes)?;
-    drop(db);
     if options.codegen {
         eprintln!(
             "audit-bench: code generation timing ({} tables, debug build)",
@@ -68,6 +59,25 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
     }
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The measurements on the throw-away database, which is dropped at the end.
+fn database_measurements(options: &Options, report: &mut Report) -> Result<(), String> {
+    eprintln!(
+        "audit-bench: creating the benchmark database ({} rows)",
+        options.table_rows
+    );
+    let mut db = Database::create(options.table_rows, !options.quick)?;
+    report.machine = Machine::describe(db.client()).map_err(db_err)?;
+    if let Some(missing) = db.ours_missing() {
+        eprintln!("audit-bench: not measuring ours: {missing}");
+        report.notes.push(format!("Ours not measured: {missing}."));
+    }
+    report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
+    report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
+    eprintln!("audit-bench: profiling passes (track_functions)");
+    report.profile = profile::run(&mut db, options, &mut report.notes)?;
+    Ok(())
 }
 
 /// The current UTC time as `YYYY-MM-DD HH:MM` (no date crate needed for one stamp).
