@@ -25,9 +25,24 @@ pub fn db_err(e: postgres::Error) -> String {
 impl Database {
     /// Creates the database, the seeded table copies, and every variant's auditing.
     /// `checkpoint`: whether each reset ends with a `CHECKPOINT` (off in quick mode,
-    /// where it would cost more than the measurements).
-    pub fn create(table_rows: u64, checkpoint: bool) -> Result<Self, String> {
+    /// where it would cost more than the measurements). `synchronous_commit`: whether
+    /// the database keeps the server's setting (otherwise it is off for this database).
+    pub fn create(
+        table_rows: u64,
+        checkpoint: bool,
+        synchronous_commit: bool,
+    ) -> Result<Self, String> {
         let db = TestDb::new("bench");
+        if !synchronous_commit {
+            // A database-level setting: every later connection (pgbench's too) has it,
+            // and it goes away with the database.
+            db.client()
+                .batch_execute(&format!(
+                    "ALTER DATABASE {} SET synchronous_commit = off",
+                    db.name()
+                ))
+                .map_err(db_err)?;
+        }
         let mut client = db.client();
         fixture::create(&mut client, table_rows).map_err(db_err)?;
         ours::install(&mut client)?;

@@ -5,6 +5,7 @@
 //! from `bench_seed` and the audit tables are emptied, so every variant starts from the
 //! same data size, the same physical layout and an empty history.
 
+use crate::install;
 use crate::model::Variant;
 use postgres::Client;
 
@@ -89,10 +90,10 @@ pub fn audit_tables_of(variant: Variant, ours_schema: &str) -> Vec<String> {
             format!("{ours_schema}.transaction"),
         ],
         Variant::Generic => vec![
-            "generic_audit.activity".to_owned(),
-            "generic_audit.transaction".to_owned(),
+            format!("{}.activity", install::generic::SCHEMA),
+            format!("{}.transaction", install::generic::SCHEMA),
         ],
-        Variant::Floor => vec!["floor_audit.activity".to_owned()],
+        Variant::Floor => vec![format!("{}.activity", install::floor::SCHEMA)],
     }
 }
 

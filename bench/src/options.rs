@@ -33,6 +33,11 @@ pub struct Options {
     pub codegen: bool,
     /// Whether the clean compile time of the build-dependencies is measured (minutes).
     pub compile_time: bool,
+    /// Whether the benchmark database keeps the server's `synchronous_commit`; by default
+    /// it is turned off there, so single-row figures measure the work of auditing rather
+    /// than the disk's flush latency (which would hide it, and which other disk users make
+    /// noisy).
+    pub synchronous_commit: bool,
     /// Whether this is the quick smoke mode (printed in the report).
     pub quick: bool,
 }
@@ -52,6 +57,7 @@ impl Default for Options {
             database: true,
             codegen: true,
             compile_time: false,
+            synchronous_commit: false,
             quick: false,
         }
     }
@@ -87,6 +93,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => {}
                 "--compile-time" => options.compile_time = true,
+                "--synchronous-commit" => options.synchronous_commit = true,
                 "--no-codegen" => options.codegen = false,
                 "--no-db" => options.database = false,
                 "--out" => options.out = PathBuf::from(value("--out")?),
@@ -157,6 +164,9 @@ usage: cargo run --release -p audit-bench -- [options]
   --codegen-tables N    tables of the synthetic code generation schema (default 500)
   --no-codegen          skip the code generation timing
   --no-db               skip the database measurements (single-row, bulk, profile)
+  --synchronous-commit  keep the server's synchronous_commit in the benchmark database
+                        (default: off there, so the figures show the cost of auditing
+                        rather than the disk's flush latency)
   --compile-time        also time a clean build of audit-codegen as a build-dependency
                         (several minutes on 2 cores)
 

@@ -18,7 +18,7 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
         settings: format!(
             "Settings: {} per pgbench run, {} round{} (bulk: at least 3 unless quick), \
              {}-row table reset before every measurement, bulk statements of {} rows, \
-             pgbench clients {}.",
+             pgbench clients {}, `synchronous_commit` {} in the benchmark database.",
             match options.transactions {
                 Some(n) => format!("{n} transactions per client"),
                 None => format!("{} s", options.duration.as_secs()),
@@ -32,7 +32,12 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
                 .iter()
                 .map(u32::to_string)
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(", "),
+            if options.synchronous_commit {
+                "as the server has it"
+            } else {
+                "off"
+            }
         ),
         ..Report::default()
     };
@@ -67,7 +72,11 @@ fn database_measurements(options: &Options, report: &mut Report) -> Result<(), S
         "audit-bench: creating the benchmark database ({} rows)",
         options.table_rows
     );
-    let mut db = Database::create(options.table_rows, !options.quick)?;
+    let mut db = Database::create(
+        options.table_rows,
+        !options.quick,
+        options.synchronous_commit,
+    )?;
     report.machine = Machine::describe(db.client()).map_err(db_err)?;
     if let Some(missing) = db.ours_missing() {
         eprintln!("audit-bench: not measuring ours: {missing}");
