@@ -46,7 +46,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             out: workspace_root().join("BENCHMARKS.md"),
-            duration: Duration::from_secs(4),
+            duration: Duration::from_secs(3),
             transactions: None,
             rounds: 3,
             table_rows: 100_000,
@@ -155,7 +155,7 @@ usage: cargo run --release -p audit-bench -- [options]
 
   --out FILE            report file (default: BENCHMARKS.md at the workspace root)
   --quick               smoke mode: 1 round, 100 transactions per client, small tables
-  --duration SECS       seconds per pgbench measurement (default 4)
+  --duration SECS       seconds per pgbench measurement (default 3)
   --transactions N      run N transactions per pgbench client instead of a duration
   --rounds N            rounds of every measurement, medians reported (default 3)
   --rows N              rows of the benchmark table (default 100000)
