@@ -1,0 +1,369 @@
+//! The markdown report: medians, ratios and targets, the machine, the function profile
+//! and every round's raw value.
+
+use crate::model::{Report, Variant, Verb};
+use crate::stats::median_ms;
+use crate::targets::{self, mark};
+use std::fmt::Write;
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    header(&mut out, report);
+    machine(&mut out, report);
+    target_table(&mut out, report);
+    single_row(&mut out, report);
+    bulk(&mut out, report);
+    codegen(&mut out, report);
+    compile_time(&mut out, report);
+    profile(&mut out, report);
+    raw(&mut out, report);
+    notes(&mut out, report);
+    out
+}
+
+fn header(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "# Benchmarks\n");
+    if report.quick {
+        let _ = writeln!(
+            out,
+            "> **Quick smoke run** (`--quick`): tiny tables, one round of very short measurements; \
+             these figures only show that the harness works.\n"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "Produced by the `audit-bench` suite ([bench/README.md](bench/README.md)) with \
+         `{}` on {} UTC; the run took {}.\n\n{}\n",
+        report.command,
+        report.started,
+        minutes(report.elapsed.as_secs()),
+        report.settings
+    );
+    let _ = writeln!(
+        out,
+        "Variants: **no audit** (plain table); **ours** (the migrations `audit_codegen` \
+         generates, applied unchanged); **generic** (a classic generic trigger written as \
+         the baseline: one plpgsql function for every table, `to_jsonb(NEW)`, a SQL \
+         `jsonb - jsonb` diff, excluded columns from `TG_ARGV`, transaction row by \
+         `INSERT … ON CONFLICT` on the xid); **floor** (bulk only: no trigger, the same \
+         statement writes the same activity rows by hand, i.e. the cost of storing them \
+         at all). Medians of the rounds; variants interleaved within each round.\n"
+    );
+}
+
+fn minutes(secs: u64) -> String {
+    format!("{} min {:02} s", secs / 60, secs % 60)
+}
+
+fn machine(out: &mut String, report: &Report) {
+    let m = &report.machine;
+    let _ = writeln!(out, "## Machine\n");
+    let _ = writeln!(
+        out,
+        "- CPU: {} × {}",
+        m.cpus,
+        m.cpu_model.as_deref().unwrap_or("unknown model")
+    );
+    if let Some(mib) = m.memory_mib {
+        let _ = writeln!(out, "- Memory: {:.1} GiB", mib as f64 / 1024.0);
+    }
+    let _ = writeln!(out, "- Server: {}", m.postgres);
+    let settings: Vec<String> = m
+        .settings
+        .iter()
+        .map(|(k, v)| format!("`{k}={v}`"))
+        .collect();
+    let _ = writeln!(out, "- Settings: {}\n", settings.join(", "));
+}
+
+fn target_table(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Targets\n");
+    let _ = writeln!(out, "| target | measured | met |\n|---|---|:-:|");
+    for outcome in targets::evaluate(report) {
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} |",
+            outcome.target,
+            outcome.measured,
+            mark(outcome.met)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn single_row(out: &mut String, report: &Report) {
+    if report.single_row.is_empty() {
+        let _ = writeln!(out, "## Single-row write path\n\nNot run (`--no-db`).\n");
+        return;
+    }
+    let rounds = report.single_row.first().map_or(0, |c| c.tps.len());
+    let _ = writeln!(
+        out,
+        "## Single-row write path (pgbench, TPS, median of {rounds})\n\n\
+         One statement per transaction; with a context, each transaction is `BEGIN`, the \
+         variant's `set_context(actor, addr, context)` (no audit: a `set_config` standing \
+         in for it, so the round trips are the same), the statement, `COMMIT`. UPDATE sets \
+         one or two columns of a random row; DELETE removes a distinct existing row each \
+         time.\n"
+    );
+    let _ = writeln!(
+        out,
+        "| statement | clients | context | no audit | ours | generic | ours / no audit | | ours / generic | |\n\
+         |---|--:|---|--:|--:|--:|--:|:-:|--:|:-:|"
+    );
+    let mut clients: Vec<u32> = report.single_row.iter().map(|c| c.clients).collect();
+    clients.sort_unstable();
+    clients.dedup();
+    for verb in Verb::ALL {
+        for &n in &clients {
+            for context in [false, true] {
+                let tps = |v| targets::tps(report, verb, n, context, v);
+                let vs_none = targets::single_ratio(report, verb, n, context, Variant::None);
+                let vs_generic = targets::single_ratio(report, verb, n, context, Variant::Generic);
+                let _ = writeln!(
+                    out,
+                    "| {verb} | {n} | {} | {} | {} | {} | {} | {} | {} | {} |",
+                    if context { "yes" } else { "no" },
+                    fmt(tps(Variant::None), 0),
+                    fmt(tps(Variant::Ours), 0),
+                    fmt(tps(Variant::Generic), 0),
+                    ratio(vs_none),
+                    check_at_least(vs_none, Some(targets::min_vs_none(context))),
+                    ratio(vs_generic),
+                    check_at_least(vs_generic, targets::min_vs_generic(verb)),
+                );
+            }
+        }
+    }
+    let _ = writeln!(out);
+}
+
+fn bulk(out: &mut String, report: &Report) {
+    if report.bulk.is_empty() {
+        let _ = writeln!(out, "## Bulk statements\n\nNot run (`--no-db`).\n");
+        return;
+    }
+    let rounds = report.bulk.first().map_or(0, |c| c.times.len());
+    let _ = writeln!(
+        out,
+        "## Bulk statements ({} rows, one transaction each, ms, median of {rounds})\n\n\
+         Timed from the client: the statement and its `COMMIT`, one round trip.\n",
+        report.bulk_rows
+    );
+    let _ = writeln!(
+        out,
+        "| statement | no audit | ours | generic | floor | ours / no audit | ours / floor | | generic / ours | |\n\
+         |---|--:|--:|--:|--:|--:|--:|:-:|--:|:-:|"
+    );
+    for verb in Verb::ALL {
+        let ms = |v| targets::bulk_ms(report, verb, v);
+        let div = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
+        let vs_floor = div(ms(Variant::Ours), ms(Variant::Floor));
+        let speedup = div(ms(Variant::Generic), ms(Variant::Ours));
+        let _ = writeln!(
+            out,
+            "| {verb} | {} | {} | {} | {} | {} | {} | {} | {} | {} |",
+            fmt(ms(Variant::None), 1),
+            fmt(ms(Variant::Ours), 1),
+            fmt(ms(Variant::Generic), 1),
+            fmt(ms(Variant::Floor), 1),
+            ratio(div(ms(Variant::Ours), ms(Variant::None))),
+            ratio(vs_floor),
+            check_at_most(vs_floor, Some(targets::MAX_BULK_VS_FLOOR)),
+            ratio(speedup),
+            check_at_least(
+                speedup,
+                (verb == Verb::Update).then_some(targets::MIN_BULK_UPDATE_SPEEDUP)
+            ),
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn codegen(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "## Code generation (debug build, as build scripts run)\n"
+    );
+    match &report.codegen {
+        None => {
+            let _ = writeln!(out, "Not run (`--no-codegen`).\n");
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Failed: {e}\n");
+        }
+        Some(Ok(c)) => {
+            let _ = writeln!(
+                out,
+                "Synthetic schema: {} tables × {} columns of mixed types, every tenth with a \
+                 composite key, every third with an excluded column; the manifest audits \
+                 every table. Timed: {}.\n",
+                c.tables, c.columns, c.pipeline
+            );
+            let first = median_ms(&c.first);
+            let noop = median_ms(&c.noop);
+            let _ = writeln!(
+                out,
+                "| run | time (median of {}) | target | |\n|---|--:|--:|:-:|\n\
+                 | first run ({} files, {:.1} MiB written) | {} ms | < {:.0} ms | {} |\n\
+                 | no-op rerun | {} ms | < {:.0} ms | {} |\n",
+                c.first.len(),
+                c.files,
+                c.bytes as f64 / (1024.0 * 1024.0),
+                fmt(first, 0),
+                targets::MAX_CODEGEN_MS,
+                mark(first.map(|ms| ms < targets::MAX_CODEGEN_MS)),
+                fmt(noop, 1),
+                targets::MAX_NOOP_MS,
+                mark(noop.map(|ms| ms < targets::MAX_NOOP_MS)),
+            );
+            for (run, phases) in [
+                ("first run", &c.first_phases),
+                ("no-op rerun", &c.noop_phases),
+            ] {
+                if phases.is_empty() {
+                    continue;
+                }
+                let steps: Vec<String> = phases
+                    .iter()
+                    .map(|(name, d)| format!("{name} {:.0} ms", d.as_secs_f64() * 1000.0))
+                    .collect();
+                let _ = writeln!(out, "- Steps of the last {run}: {}.", steps.join(", "));
+            }
+            let _ = writeln!(out);
+        }
+    }
+}
+
+fn compile_time(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Compile time of the build-dependencies\n");
+    match &report.compile_time {
+        None => {
+            let _ = writeln!(
+                out,
+                "Not measured in this run (it takes minutes; pass `--compile-time`).\n"
+            );
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Failed: {e}\n");
+        }
+        Some(Ok(c)) => {
+            let _ = writeln!(
+                out,
+                "Clean `cargo build` (debug) of a new crate with `audit-codegen` (default \
+                 features) as its only build-dependency, own target directory, {} jobs: \
+                 **{:.1} s**, {} crates compiled.\n",
+                report.machine.cpus,
+                c.wall.as_secs_f64(),
+                c.crates
+            );
+        }
+    }
+}
+
+fn profile(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "## Function profile (`pg_stat_user_functions`)\n\n\
+         Extra passes with `track_functions = all`, not part of the timed rounds.\n"
+    );
+    if report.profile.is_empty() {
+        let _ = writeln!(out, "No data.\n");
+        return;
+    }
+    for pass in &report.profile {
+        let _ = writeln!(
+            out,
+            "{}:\n\n| function | calls | total ms | self ms | self µs / call |\n\
+             |---|--:|--:|--:|--:|",
+            capitalised(&pass.title)
+        );
+        for f in &pass.functions {
+            let per_call = if f.calls > 0 {
+                f.self_ms * 1000.0 / f.calls as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "| `{}.{}` | {} | {:.1} | {:.1} | {:.1} |",
+                f.schema, f.name, f.calls, f.total_ms, f.self_ms, per_call
+            );
+        }
+        let _ = writeln!(out);
+    }
+}
+
+fn capitalised(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
+fn raw(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Every round\n");
+    let _ = writeln!(out, "| measurement | variant | rounds |\n|---|---|---|");
+    for c in &report.single_row {
+        let values: Vec<String> = c.tps.iter().map(|t| format!("{t:.0}")).collect();
+        let _ = writeln!(
+            out,
+            "| {} {} client{} context={} (TPS) | {} | {} |",
+            c.verb,
+            c.clients,
+            if c.clients == 1 { "" } else { "s" },
+            if c.context { "yes" } else { "no" },
+            c.variant.label(),
+            values.join(", ")
+        );
+    }
+    for c in &report.bulk {
+        let values: Vec<String> = c
+            .times
+            .iter()
+            .map(|t| format!("{:.1}", t.as_secs_f64() * 1000.0))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| bulk {} (ms) | {} | {} |",
+            c.verb,
+            c.variant.label(),
+            values.join(", ")
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn notes(out: &mut String, report: &Report) {
+    if report.notes.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Notes\n");
+    for note in &report.notes {
+        let _ = writeln!(out, "- {note}");
+    }
+    let _ = writeln!(out);
+}
+
+fn fmt(value: Option<f64>, decimals: usize) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.decimals$}"))
+}
+
+fn ratio(value: Option<f64>) -> String {
+    value.map_or_else(|| "n/a".to_owned(), |v| format!("{v:.2}×"))
+}
+
+fn check_at_least(value: Option<f64>, min: Option<f64>) -> String {
+    match min {
+        Some(min) => format!("{} ≥ {min:.2}", mark(value.map(|v| v >= min))),
+        None => String::new(),
+    }
+}
+
+fn check_at_most(value: Option<f64>, max: Option<f64>) -> String {
+    match max {
+        Some(max) => format!("{} ≤ {max:.2}", mark(value.map(|v| v <= max))),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,107 @@
+//! The single-row write path: pgbench transactions of one INSERT, UPDATE or DELETE,
+//! with and without an actor context, for every variant, interleaved round by round.
+
+use crate::database::Database;
+use crate::model::{SingleRowCell, Variant, Verb};
+use crate::options::Options;
+use crate::pgbench::{self, Job};
+
+/// Runs every single-row cell `options.rounds` times; problems that do not stop the
+/// run (a variant recording fewer rows than it should) are added to `notes`.
+pub fn run(
+    db: &mut Database,
+    options: &Options,
+    notes: &mut Vec<String>,
+) -> Result<Vec<SingleRowCell>, String> {
+    let variants = db.available(&Variant::SINGLE_ROW);
+    let mut cells = Vec::new();
+    for verb in Verb::ALL {
+        for &clients in &options.clients {
+            for context in [false, true] {
+                let mut scenario: Vec<SingleRowCell> = variants
+                    .iter()
+                    .map(|&variant| SingleRowCell {
+                        verb,
+                        clients,
+                        context,
+                        variant,
+                        tps: Vec::new(),
+                    })
+                    .collect();
+                for round in 0..options.rounds {
+                    // A B C, then B C A, …: no variant always runs first or last.
+                    for i in 0..scenario.len() {
+                        let cell = &mut scenario[(i + round) % variants.len()];
+                        let tps = measure(db, options, cell, round, notes)?;
+                        cell.tps.push(tps);
+                    }
+                    eprintln!(
+                        "single-row {verb} clients={clients} context={} round {}: {}",
+                        if context { "yes" } else { "no" },
+                        round + 1,
+                        scenario
+                            .iter()
+                            .map(|c| format!(
+                                "{} {:.0}",
+                                c.variant.label(),
+                                c.tps.last().copied().unwrap_or(0.0)
+                            ))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+                cells.extend(scenario);
+            }
+        }
+    }
+    Ok(cells)
+}
+
+/// One pgbench run of a cell on freshly reset data; returns its TPS.
+fn measure(
+    db: &mut Database,
+    options: &Options,
+    cell: &SingleRowCell,
+    round: usize,
+    notes: &mut Vec<String>,
+) -> Result<f64, String> {
+    db.reset(cell.variant)?;
+    let script =
+        crate::workload::pgbench_script(cell.verb, cell.variant, cell.context, options.table_rows);
+    let run = pgbench::run(&Job {
+        url: db.url(),
+        script: &script,
+        clients: cell.clients,
+        length: options.pgbench_length(),
+        seed: round as u64 + 1,
+    })?;
+    if let Some((rows, linked)) = db.recorded(cell.variant)? {
+        check(cell, run.transactions, rows, linked, notes);
+    }
+    Ok(run.tps)
+}
+
+/// Every transaction changes one row, so it must leave one activity row, linked to a
+/// transaction row when a context was set. pgbench may stop with a few transactions in
+/// flight, hence the tolerance of one per client.
+fn check(cell: &SingleRowCell, transactions: u64, rows: i64, linked: i64, notes: &mut Vec<String>) {
+    let slack = i64::from(cell.clients);
+    let expected = transactions as i64;
+    let what = format!(
+        "single-row {} clients={} context={} {}",
+        cell.verb,
+        cell.clients,
+        cell.context,
+        cell.variant.label()
+    );
+    if (rows - expected).abs() > slack {
+        notes.push(format!(
+            "{what}: {transactions} transactions recorded {rows} activity rows"
+        ));
+    }
+    if cell.context && (linked - rows).abs() > 0 {
+        notes.push(format!(
+            "{what}: only {linked} of {rows} activity rows are linked to a transaction row"
+        ));
+    }
+}

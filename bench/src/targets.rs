@@ -1,0 +1,240 @@
+//! The performance targets of issue 7 and their evaluation against a report.
+
+use crate::model::{Report, Variant, Verb};
+use crate::stats::{median, median_ms};
+
+/// Single-row TPS of ours relative to no auditing, without a context.
+pub const MIN_VS_NONE: f64 = 0.75;
+/// Single-row TPS of ours relative to no auditing, with a context set.
+pub const MIN_VS_NONE_CONTEXT: f64 = 0.65;
+/// Single-row UPDATE TPS of ours relative to the generic trigger.
+pub const MIN_UPDATE_VS_GENERIC: f64 = 1.5;
+/// Single-row INSERT TPS of ours relative to the generic trigger.
+pub const MIN_INSERT_VS_GENERIC: f64 = 1.3;
+/// Bulk time of ours relative to the floor.
+pub const MAX_BULK_VS_FLOOR: f64 = 1.3;
+/// Bulk UPDATE speed-up of ours over the generic trigger.
+pub const MIN_BULK_UPDATE_SPEEDUP: f64 = 2.5;
+/// Code generation for the synthetic schema, first run, in ms.
+pub const MAX_CODEGEN_MS: f64 = 2000.0;
+/// Code generation rerun with nothing to do, in ms.
+pub const MAX_NOOP_MS: f64 = 300.0;
+
+/// One target with what was measured.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The target in words.
+    pub target: String,
+    /// The measured value (the worst cell where a target covers several).
+    pub measured: String,
+    /// Met, missed, or not measured.
+    pub met: Option<bool>,
+}
+
+/// The median TPS of a single-row cell.
+pub fn tps(
+    report: &Report,
+    verb: Verb,
+    clients: u32,
+    context: bool,
+    variant: Variant,
+) -> Option<f64> {
+    median(&report.single(verb, clients, context, variant)?.tps)
+}
+
+/// The median time of a bulk cell in ms.
+pub fn bulk_ms(report: &Report, verb: Verb, variant: Variant) -> Option<f64> {
+    median_ms(&report.bulk_cell(verb, variant)?.times)
+}
+
+/// `ours / other` single-row TPS.
+pub fn single_ratio(
+    report: &Report,
+    verb: Verb,
+    clients: u32,
+    context: bool,
+    other: Variant,
+) -> Option<f64> {
+    Some(
+        tps(report, verb, clients, context, Variant::Ours)?
+            / tps(report, verb, clients, context, other)?,
+    )
+}
+
+/// The minimum TPS ratio ours/no-audit a single-row cell must reach.
+pub fn min_vs_none(context: bool) -> f64 {
+    if context {
+        MIN_VS_NONE_CONTEXT
+    } else {
+        MIN_VS_NONE
+    }
+}
+
+/// The minimum TPS ratio ours/generic for a verb, if it has one.
+pub fn min_vs_generic(verb: Verb) -> Option<f64> {
+    match verb {
+        Verb::Insert => Some(MIN_INSERT_VS_GENERIC),
+        Verb::Update => Some(MIN_UPDATE_VS_GENERIC),
+        Verb::Delete => None,
+    }
+}
+
+/// Every target, evaluated.
+pub fn evaluate(report: &Report) -> Vec<Outcome> {
+    let clients: Vec<u32> = {
+        let mut c: Vec<u32> = report.single_row.iter().map(|c| c.clients).collect();
+        c.sort_unstable();
+        c.dedup();
+        c
+    };
+    let mut outcomes = Vec::new();
+    for context in [false, true] {
+        let cells = Verb::ALL.iter().flat_map(|&verb| {
+            clients.iter().map(move |&n| {
+                (
+                    single_ratio(report, verb, n, context, Variant::None),
+                    format!("{verb}, {n} client{}", plural(n)),
+                )
+            })
+        });
+        outcomes.push(worst_at_least(
+            format!(
+                "single-row INSERT/UPDATE/DELETE TPS ≥ {:.2}× no auditing, {}",
+                min_vs_none(context),
+                if context { "context set" } else { "no context" }
+            ),
+            min_vs_none(context),
+            cells.collect(),
+        ));
+    }
+    for verb in [Verb::Update, Verb::Insert] {
+        let min = min_vs_generic(verb).unwrap_or(1.0);
+        let cells = clients
+            .iter()
+            .flat_map(|&n| {
+                [false, true].map(|context| {
+                    (
+                        single_ratio(report, verb, n, context, Variant::Generic),
+                        format!(
+                            "{n} client{}, {}",
+                            plural(n),
+                            if context { "context" } else { "no context" }
+                        ),
+                    )
+                })
+            })
+            .collect();
+        outcomes.push(worst_at_least(
+            format!("single-row {verb} TPS ≥ {min:.1}× the generic trigger"),
+            min,
+            cells,
+        ));
+    }
+    let floor_cells: Vec<(Option<f64>, String)> = Verb::ALL
+        .iter()
+        .map(|&verb| {
+            let ratio = bulk_ms(report, verb, Variant::Ours)
+                .zip(bulk_ms(report, verb, Variant::Floor))
+                .map(|(ours, floor)| ours / floor);
+            (ratio, verb.to_string())
+        })
+        .collect();
+    outcomes.push(worst_at_most(
+        format!(
+            "bulk {}-row INSERT/UPDATE/DELETE ≤ {MAX_BULK_VS_FLOOR:.1}× the floor's time",
+            report.bulk_rows
+        ),
+        MAX_BULK_VS_FLOOR,
+        floor_cells,
+    ));
+    let speedup = bulk_ms(report, Verb::Update, Variant::Generic)
+        .zip(bulk_ms(report, Verb::Update, Variant::Ours))
+        .map(|(generic, ours)| generic / ours);
+    outcomes.push(worst_at_least(
+        format!("bulk UPDATE ≥ {MIN_BULK_UPDATE_SPEEDUP:.1}× faster than the generic trigger"),
+        MIN_BULK_UPDATE_SPEEDUP,
+        vec![(speedup, "UPDATE".into())],
+    ));
+    let codegen = report.codegen.as_ref().and_then(|c| c.as_ref().ok());
+    let first = codegen.and_then(|c| median_ms(&c.first));
+    let noop = codegen.and_then(|c| median_ms(&c.noop));
+    let schema = codegen.map_or_else(
+        || "of the synthetic schema".to_owned(),
+        |c| format!("{} tables × {} columns", c.tables, c.columns),
+    );
+    outcomes.push(time_target(
+        format!("codegen {schema} < {:.0} s", MAX_CODEGEN_MS / 1000.0),
+        first,
+        MAX_CODEGEN_MS,
+    ));
+    outcomes.push(time_target(
+        format!("codegen no-op rerun < {:.1} s", MAX_NOOP_MS / 1000.0),
+        noop,
+        MAX_NOOP_MS,
+    ));
+    outcomes
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// A "≥ min" target over several cells: the lowest ratio decides.
+fn worst_at_least(target: String, min: f64, cells: Vec<(Option<f64>, String)>) -> Outcome {
+    let worst = cells
+        .into_iter()
+        .filter_map(|(r, what)| r.map(|r| (r, what)))
+        .min_by(|a, b| a.0.total_cmp(&b.0));
+    match worst {
+        Some((ratio, what)) => Outcome {
+            target,
+            measured: format!("worst {ratio:.2}× ({what})"),
+            met: Some(ratio >= min),
+        },
+        None => not_measured(target),
+    }
+}
+
+/// A "≤ max" target over several cells: the highest ratio decides.
+fn worst_at_most(target: String, max: f64, cells: Vec<(Option<f64>, String)>) -> Outcome {
+    let worst = cells
+        .into_iter()
+        .filter_map(|(r, what)| r.map(|r| (r, what)))
+        .max_by(|a, b| a.0.total_cmp(&b.0));
+    match worst {
+        Some((ratio, what)) => Outcome {
+            target,
+            measured: format!("worst {ratio:.2}× ({what})"),
+            met: Some(ratio <= max),
+        },
+        None => not_measured(target),
+    }
+}
+
+fn time_target(target: String, ms: Option<f64>, max: f64) -> Outcome {
+    match ms {
+        Some(ms) => Outcome {
+            target,
+            measured: format!("{ms:.0} ms"),
+            met: Some(ms < max),
+        },
+        None => not_measured(target),
+    }
+}
+
+fn not_measured(target: String) -> Outcome {
+    Outcome {
+        target,
+        measured: "not measured".into(),
+        met: None,
+    }
+}
+
+/// ✓, ✗, or – for a target not measured.
+pub fn mark(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "✓",
+        Some(false) => "✗",
+        None => "–",
+    }
+}

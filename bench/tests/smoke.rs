@@ -1,0 +1,88 @@
+//! The suite's quick mode against the real server: checks the harness still works (every
+//! row of the report present, every figure positive, every variant recording every
+//! change) without spending minutes on it.
+
+use audit_bench::model::{Variant, Verb};
+use audit_bench::options::Options;
+use audit_bench::{codegen, report, suite};
+
+#[test]
+fn quick_run_reports_every_measurement() {
+    let options = Options {
+        // The nested `cargo run` of the debug codegen binary is replaced by an in-process
+        // call below (a test is already a debug build).
+        codegen: false,
+        ..Options::quick()
+    };
+    let mut report = suite::run(&options, "smoke test").expect("quick run");
+    let scratch = std::env::temp_dir().join(format!("audit-bench-smoke-{}", std::process::id()));
+    report.codegen = Some(codegen::time(&scratch, 20, 8, 1));
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let ours_missing = report
+        .notes
+        .iter()
+        .any(|n| n.starts_with("Ours not measured"));
+    let mut single_variants = vec![Variant::None, Variant::Generic];
+    let mut bulk_variants = vec![Variant::None, Variant::Generic, Variant::Floor];
+    if !ours_missing {
+        single_variants.push(Variant::Ours);
+        bulk_variants.push(Variant::Ours);
+    }
+    for verb in Verb::ALL {
+        for &clients in &options.clients {
+            for context in [false, true] {
+                for &variant in &single_variants {
+                    let cell = report
+                        .single(verb, clients, context, variant)
+                        .unwrap_or_else(|| {
+                            panic!("no cell {verb} {clients} {context} {variant:?}")
+                        });
+                    assert_eq!(cell.tps.len(), 1);
+                    assert!(cell.tps.iter().all(|t| *t > 0.0), "{cell:?}");
+                }
+            }
+        }
+        for &variant in &bulk_variants {
+            let cell = report.bulk_cell(verb, variant).expect("bulk cell");
+            assert!(!cell.times.is_empty() && cell.times.iter().all(|t| !t.is_zero()));
+        }
+    }
+    // A variant that silently records less would look fast: every check must pass.
+    let failed: Vec<&String> = report
+        .notes
+        .iter()
+        .filter(|n| !n.starts_with("Ours not measured"))
+        .collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(report.profile.len(), 2);
+    assert!(report.profile.iter().all(|p| !p.functions.is_empty()));
+    let times = report
+        .codegen
+        .as_ref()
+        .unwrap()
+        .as_ref()
+        .expect("codegen timing");
+    assert!(times.files > 0 && times.first.iter().all(|t| !t.is_zero()));
+
+    let text = report::render(&report);
+    for heading in [
+        "## Machine",
+        "## Targets",
+        "## Single-row write path",
+        "## Bulk statements",
+        "## Code generation",
+        "## Function profile",
+    ] {
+        assert!(text.contains(heading), "missing {heading}");
+    }
+    // One table row per single-row scenario and per bulk statement.
+    let rows = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
+    let per_verb = options.clients.len() * 2;
+    assert_eq!(rows("| INSERT | "), per_verb + 1);
+    assert_eq!(rows("| UPDATE | "), per_verb + 1);
+    assert_eq!(rows("| DELETE | "), per_verb + 1);
+    if !ours_missing {
+        assert!(!text.contains("| n/a |"), "a figure is missing:\n{text}");
+    }
+}
