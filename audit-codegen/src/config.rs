@@ -99,16 +99,18 @@ impl Config {
         let (manifest, spec) = load_spec(&manifest_path, cargo)?;
 
         let mut generated = Generated::default();
-        let rust = crate::rust::render(&spec)?;
-        generated.warnings.extend(rust.warnings);
-        if let Some(out_dir) = self
+        let out_dir = self
             .out_dir
             .clone()
-            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from))
-        {
-            let path = out_dir.join("audit.rs");
-            write_if_changed(&path, &rust.code)?;
-            generated.rust_file = Some(path);
+            .or_else(|| std::env::var_os("OUT_DIR").map(PathBuf::from));
+        match &out_dir {
+            Some(out_dir) => {
+                let path = out_dir.join("audit.rs");
+                generated.warnings = render_rust_cached(&spec, &path)?;
+                generated.rust_file = Some(path);
+            }
+            // Rendered anyway, so check mode and the CLI report generator errors.
+            None => generated.warnings = crate::rust::render(&spec)?.warnings,
         }
 
         let lock_path = lock_path(&manifest_path);
@@ -295,6 +297,40 @@ fn rerun(cargo: bool, path: &Path) {
     if cargo {
         println!("cargo:rerun-if-changed={}", path.display());
     }
+}
+
+/// Renders the Rust code into `path` unless the file beside it (`audit.rs.inputs`) shows
+/// it was rendered from the same spec by the same build of this crate, and returns the
+/// rendering's warnings. A no-op rebuild then costs no rendering (which is the slowest
+/// step for large schemas).
+fn render_rust_cached(spec: &AuditSpec, path: &Path) -> Result<Vec<String>> {
+    let stamp_path = path.with_extension("rs.inputs");
+    // The executable's modification time stands for "this build of the generator": a
+    // rebuilt build script must render again even when the version did not change.
+    let exe = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .and_then(|m| m.modified())
+        .map(|t| format!("{t:?}"))
+        .unwrap_or_default();
+    let inputs = crate::migrate::lock::fingerprint(&format!(
+        "{}\n{exe}\n{spec:?}",
+        env!("CARGO_PKG_VERSION")
+    ));
+    if path.exists()
+        && let Ok(stamp) = std::fs::read_to_string(&stamp_path)
+        && let Some(rest) = stamp.strip_prefix(&format!("{inputs}\n"))
+    {
+        return Ok(rest.lines().map(str::to_owned).collect());
+    }
+    let rust = crate::rust::render(spec)?;
+    write_if_changed(path, &rust.code)?;
+    let mut stamp = format!("{inputs}\n");
+    for warning in &rust.warnings {
+        stamp.push_str(&warning.replace('\n', " "));
+        stamp.push('\n');
+    }
+    write_if_changed(&stamp_path, &stamp)?;
+    Ok(rust.warnings)
 }
 
 /// Writes `contents` to `path` unless the file already holds exactly that, so unchanged

@@ -121,73 +121,32 @@ pub struct Written {
     pub phases: Vec<(String, Duration)>,
 }
 
-/// The one place that runs code generation for the timing.
-///
-/// SWITCH TO `Config` HERE: once `audit_codegen::Config` is public, replace the body with
-/// `audit_codegen::Config::new().manifest(manifest).out_dir(out_dir).cargo_output(false)
-/// .generate()` (counting `rust_file` and `written`), and update [`PIPELINE`]. Until then
-/// this runs the pieces `Config::generate` is made of: load the manifest, read the
-/// snapshot, resolve, plan the migrations against the lock, write them and the lock.
-pub fn generate(manifest: &Path, _out_dir: &Path) -> Result<Written, String> {
-    use audit_codegen::manifest::{Manifest, SchemaSource};
-    use audit_codegen::migrate;
-    let err = |e: audit_codegen::Error| e.to_string();
-    let mut phases = Phases::start();
-    let loaded = Manifest::load(manifest).map_err(err)?;
-    let SchemaSource::Snapshot(snapshot) = loaded.schema_source() else {
-        return Err("the synthetic manifest reads a snapshot".into());
-    };
-    let schema = audit_codegen::source::snapshot::read(snapshot).map_err(err)?;
-    phases.end("load manifest + snapshot");
-    let spec = loaded.resolve(&schema).map_err(err)?;
-    phases.end("resolve");
-    let lock_path = manifest.with_file_name("audit.lock");
-    let dir = &loaded.migrations().dir;
-    let plan = migrate::plan::plan(
-        &spec,
-        &migrate::Lock::load(&lock_path).map_err(err)?,
-        loaded.migrations().format,
-        &migrate::list_directory(dir).map_err(err)?,
-    )
-    .map_err(err)?;
-    phases.end("plan (renders the SQL)");
-    let written = migrate::apply(&plan, dir, &lock_path).map_err(err)?;
-    phases.end("write");
+/// The one place that runs code generation for the timing: exactly what a build script's
+/// `audit_codegen::generate()` does (manifest, schema snapshot, typed Rust into `out_dir`,
+/// migrations and lock), without the `cargo:` output.
+pub fn generate(manifest: &Path, out_dir: &Path) -> Result<Written, String> {
+    let generated = audit_codegen::Config::new()
+        .manifest(manifest)
+        .out_dir(out_dir)
+        .cargo_output(false)
+        .check(false)
+        .write_migrations(true)
+        .generate()
+        .map_err(|e| e.to_string())?;
     let mut bytes = 0;
-    for path in &written {
+    for path in &generated.written {
         bytes += std::fs::metadata(path).map_or(0, |m| m.len());
     }
     Ok(Written {
-        files: written.len(),
+        files: generated.written.len(),
         bytes,
-        phases: phases.done,
+        phases: Vec::new(),
     })
 }
 
-/// Times consecutive steps.
-struct Phases {
-    since: Instant,
-    done: Vec<(String, Duration)>,
-}
-
-impl Phases {
-    fn start() -> Self {
-        Self {
-            since: Instant::now(),
-            done: Vec::new(),
-        }
-    }
-
-    fn end(&mut self, name: &str) {
-        let now = Instant::now();
-        self.done.push((name.to_owned(), now - self.since));
-        self.since = now;
-    }
-}
-
 /// What [`generate`] times, for the report.
-pub const PIPELINE: &str = "Manifest::load + snapshot::read + resolve + migrate::plan + \
-     migrate::apply (Rust rendering and Config::generate not wired yet)";
+pub const PIPELINE: &str = "audit_codegen::Config::generate (manifest, snapshot, typed Rust, \
+     migrations and lock)";
 
 /// Times `rounds` first runs (each in a new project directory under `scratch`) and the
 /// no-op rerun after each.

@@ -54,6 +54,9 @@ pub struct AuditSchemaState {
     pub actor_id_type: String,
     /// Fingerprint of the SQL that created it; a different rendering means an upgrade.
     pub sql_hash: String,
+    /// Fingerprint of what the SQL was rendered from: equal inputs skip the rendering.
+    #[serde(default)]
+    pub input_hash: String,
 }
 
 /// One audited table's emitted state.
@@ -77,6 +80,9 @@ pub struct TableState {
     pub record_truncate: bool,
     /// Fingerprint of the trigger SQL; a different rendering means an upgrade.
     pub sql_hash: String,
+    /// Fingerprint of what the SQL was rendered from: equal inputs skip the rendering.
+    #[serde(default)]
+    pub input_hash: String,
 }
 
 /// One audited column's emitted state.

@@ -89,13 +89,28 @@ pub fn plan<S: AsRef<str>>(
         });
     };
 
-    // The audit schema comes first: every table migration depends on it.
-    let schema_sql = crate::sql::render_audit_schema(spec)?;
+    // The audit schema comes first: every table migration depends on it. Rendering is
+    // skipped when its inputs are those of the emitted state (a no-op run stays cheap).
+    let generator = generator_fingerprint();
+    let schema_inputs = fingerprint(&format!(
+        "{}\n{}\n{}",
+        generator, spec.audit_schema, spec.actor_id_type
+    ));
+    let schema_sql = match &lock.audit_schema {
+        Some(old) if old.input_hash == schema_inputs => None,
+        _ => Some(crate::sql::render_audit_schema(spec)?),
+    };
     let schema_state = AuditSchemaState {
         name: spec.audit_schema.clone(),
         actor_id_type: spec.actor_id_type.clone(),
-        sql_hash: fingerprint(&schema_sql),
+        sql_hash: match (&schema_sql, &lock.audit_schema) {
+            (Some(sql), _) => fingerprint(sql),
+            (None, Some(old)) => old.sql_hash.clone(),
+            (None, None) => unreachable!("rendering is only skipped for an emitted schema"),
+        },
+        input_hash: schema_inputs,
     };
+    let schema_sql = schema_sql.unwrap_or_default();
     match &lock.audit_schema {
         None => emit(
             "audit_schema".into(),
@@ -137,6 +152,10 @@ pub fn plan<S: AsRef<str>>(
         .map(|t| (t.table.qualified_name().to_sql(), t))
         .collect();
 
+    let types = format!(
+        "{:?}{:?}{:?}",
+        spec.schema.enums, spec.schema.domains, spec.schema.composites
+    );
     let mut new_tables = BTreeMap::new();
     // Tables that were renamed keep their history: find their old lock entry.
     let mut consumed_old: Vec<String> = Vec::new();
@@ -148,8 +167,20 @@ pub fn plan<S: AsRef<str>>(
                 .map(|n| n.to_sql())
                 .filter(|k| lock.tables.contains_key(k) && !wanted.contains_key(k))
         };
+        let inputs = table_inputs(&generator, spec, table, &types);
+        if let Some(old) = lock.tables.get(key)
+            && old.input_hash == inputs
+            && !renames
+                .iter()
+                .any(|r| touches(r, &table.table.qualified_name()))
+        {
+            // Rendered from the same inputs as what was emitted: nothing can differ.
+            new_tables.insert(key.clone(), old.clone());
+            consumed_old.push(key.clone());
+            continue;
+        }
         let table_sql = crate::sql::render_table(spec, table)?;
-        let state = table_state(table, &table_sql);
+        let state = table_state(table, &table_sql, inputs);
         let unaudit =
             crate::sql::render_unaudit_table(spec, &table.table.schema, &table.table.name)?;
         match old_key {
@@ -258,7 +289,36 @@ fn previous_name(renames: &[Rename], current: &QualifiedName) -> Option<Qualifie
     renamed.then_some(name)
 }
 
-fn table_state(table: &AuditedTable, sql: &str) -> TableState {
+/// What the generated SQL depends on besides the spec: this crate's version and its
+/// templates. Part of every input fingerprint, so upgrading the generator re-renders.
+fn generator_fingerprint() -> String {
+    fingerprint(&format!(
+        "{}\n{}\n{}\n{}",
+        env!("CARGO_PKG_VERSION"),
+        include_str!("../../../templates/audit_schema.sql"),
+        include_str!("../../../templates/audit_table.sql"),
+        include_str!("../../../templates/audit_unaudit_table.sql"),
+    ))
+}
+
+/// The fingerprint of everything a table's trigger SQL is rendered from: the generator,
+/// the audit settings, the table with its options, and the user-defined types.
+fn table_inputs(generator: &str, spec: &AuditSpec, table: &AuditedTable, types: &str) -> String {
+    fingerprint(&format!(
+        "{generator}\n{}\n{}\n{table:?}\n{types}",
+        spec.audit_schema, spec.actor_id_type
+    ))
+}
+
+/// Whether a pending rename concerns the table now called `name`.
+fn touches(rename: &Rename, name: &QualifiedName) -> bool {
+    match rename {
+        Rename::Column { table, .. } => table == name,
+        Rename::Table { to, .. } => to == name,
+    }
+}
+
+fn table_state(table: &AuditedTable, sql: &str, input_hash: String) -> TableState {
     TableState {
         schema: table.table.schema.clone(),
         name: table.table.name.clone(),
@@ -273,6 +333,7 @@ fn table_state(table: &AuditedTable, sql: &str) -> TableState {
         primary_key: table.table.primary_key.clone(),
         record_truncate: table.record_truncate,
         sql_hash: fingerprint(sql),
+        input_hash,
     }
 }
 
