@@ -1,4 +1,54 @@
 //! Generates a PostgreSQL audit trail for a Rust application at build time.
+//!
+//! Call it from `build.rs`; it reads `audit.toml` next to your `Cargo.toml`:
+//!
+//! ```no_run
+//! // build.rs, inside `fn main()`:
+//! audit_codegen::generate().unwrap();
+//! ```
+//!
+//! ```toml
+//! # audit.toml
+//! [schema]
+//! pg_dump = "schema.sql"          # or ddl = ["migrations"], snapshot = "…", live = "DATABASE_URL"
+//!
+//! [migrations]
+//! format = "sqlx"                 # sqlx | refinery | diesel | plain
+//!
+//! [tables.article]
+//! exclude = ["updated_at"]
+//! ```
+//!
+//! One run does four things:
+//!
+//! 1. **Reads the schema** from one of the [`source`]s into the [`model`]: a live database,
+//!    a JSON snapshot, a `pg_dump --schema-only` file or your own DDL migrations. All four
+//!    describe the same database identically.
+//! 2. **Validates the [`manifest`]** against it, reporting every mistake with its file,
+//!    line, column and the closest valid name, and resolves it into an [`spec::AuditSpec`].
+//! 3. **Renders** the typed Rust ([`rust`]) into `$OUT_DIR/audit.rs`, and the SQL
+//!    ([`sql`], from the askama templates) of the audit schema and of each table's triggers.
+//! 4. **Plans migrations** ([`migrate`]): compares the wanted state with the committed
+//!    `audit.lock` and writes new, versioned migration files only for what changed, after
+//!    every migration already in the directory. Emitted files are never rewritten; history
+//!    is rewritten when columns or tables are renamed, retyped or excluded.
+//!
+//! [`Config`] covers other paths and modes, e.g. check mode for CI (also switched on by the
+//! [`CHECK_ENV`] environment variable), which writes nothing and fails with the list of
+//! pending changes:
+//!
+//! ```no_run
+//! audit_codegen::Config::new()
+//!     .manifest("db/audit.toml")
+//!     .check(true)
+//!     .generate()
+//!     .unwrap();
+//! ```
+//!
+//! Errors print readably from `unwrap()`: [`Error`]'s `Debug` is its `Display`.
+//!
+//! The generated code needs only the `audit-runtime` crate, which also sets who is acting
+//! for a transaction and answers the history questions.
 #![warn(missing_docs)]
 
 mod config;
