@@ -1,7 +1,7 @@
 //! Versioned migrations: what to write into the user's migrations directory.
 //!
 //! The flow: [`plan`](plan::plan) compares the wanted state with the committed
-//! [`Lock`](lock::Lock) and the directory's listing; [`apply`] writes the planned files
+//! [`Lock`] and the directory's listing; [`apply`] writes the planned files
 //! (never touching a file that exists) and the new lock, or in check mode reports what
 //! would change instead.
 

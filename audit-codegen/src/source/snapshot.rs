@@ -5,7 +5,7 @@ use crate::error::{Diagnostic, Error, Result};
 use crate::model::Schema;
 use std::path::Path;
 
-/// Reads a snapshot written by [`write`].
+/// Reads a snapshot written by [`write()`].
 pub fn read(path: &Path) -> Result<Schema> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     parse(path, &text)

@@ -1,5 +1,5 @@
 //! The floor: an activity table and nothing else. The bulk workload's floor statements
-//! (see [`crate::workload::floor_bulk`]) write its rows by hand.
+//! (see [`crate::workload::bulk_statement`]) write its rows by hand.
 
 use postgres::Client;
 
