@@ -151,6 +151,23 @@ pub struct Column {
     pub generated: Option<String>,
 }
 
+impl Column {
+    /// A nullable column of `type_name` (an array's element type derived from its `[]`),
+    /// without default, identity or generation expression.
+    pub fn new(name: impl Into<String>, type_name: impl Into<String>) -> Self {
+        let type_name = type_name.into();
+        Self {
+            name: name.into(),
+            element_type: type_name.strip_suffix("[]").map(str::to_owned),
+            type_name,
+            nullable: true,
+            default: None,
+            identity: None,
+            generated: None,
+        }
+    }
+}
+
 /// An enum type and its labels in sort order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -12,13 +12,8 @@ use std::path::Path;
 
 fn column(name: &str, type_name: &str, nullable: bool) -> Column {
     Column {
-        name: name.into(),
-        type_name: type_name.into(),
-        element_type: None,
         nullable,
-        default: None,
-        identity: None,
-        generated: None,
+        ..Column::new(name, type_name)
     }
 }
 

@@ -40,24 +40,15 @@ pub fn synthetic_schema(tables: usize, columns: usize) -> Schema {
     for t in 0..tables {
         let composite = t % 10 == 9;
         let mut cols = vec![Column {
-            name: "id".into(),
-            type_name: "bigint".into(),
-            element_type: None,
             nullable: false,
-            default: None,
             identity: Some(Identity::Always),
-            generated: None,
+            ..Column::new("id", "bigint")
         }];
         for c in 1..columns.max(2) {
             let type_name = TYPES[(c + t) % TYPES.len()];
             cols.push(Column {
-                name: format!("col_{c:02}"),
-                type_name: type_name.into(),
-                element_type: type_name.strip_suffix("[]").map(str::to_owned),
                 nullable: c % 3 != 0,
-                default: None,
-                identity: None,
-                generated: None,
+                ..Column::new(format!("col_{c:02}"), type_name)
             });
         }
         if composite {

@@ -490,13 +490,8 @@ mod tests {
 
     fn column(name: &str, type_name: &str) -> Column {
         Column {
-            name: name.into(),
-            type_name: type_name.into(),
-            element_type: None,
             nullable: name != "id",
-            default: None,
-            identity: None,
-            generated: None,
+            ..Column::new(name, type_name)
         }
     }
 

@@ -224,15 +224,7 @@ mod tests {
     use super::*;
 
     fn column(name: &str, type_name: &str) -> Column {
-        Column {
-            name: name.to_owned(),
-            type_name: type_name.to_owned(),
-            element_type: None,
-            nullable: true,
-            default: None,
-            identity: None,
-            generated: None,
-        }
+        Column::new(name, type_name)
     }
 
     #[test]
@@ -268,24 +260,6 @@ mod tests {
         let object = row_object(&schema, &refs, "n", "");
         assert_eq!(object.matches("jsonb_build_object(").count(), 3);
     }
-}
-
-#[cfg(test)]
-mod change_tests {
-    use super::*;
-
-    fn column(name: &str, type_name: &str) -> Column {
-        Column {
-            name: name.to_owned(),
-            type_name: type_name.to_owned(),
-            element_type: None,
-            nullable: true,
-            default: None,
-            identity: None,
-            generated: None,
-        }
-    }
-
     #[test]
     fn binary_safe_types_use_equality_others_the_record_image() {
         let schema = Schema::default();

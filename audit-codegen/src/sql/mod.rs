@@ -112,13 +112,8 @@ mod tests {
 
     fn column(name: &str) -> Column {
         Column {
-            name: name.to_owned(),
-            type_name: "integer".to_owned(),
-            element_type: None,
             nullable: false,
-            default: None,
-            identity: None,
-            generated: None,
+            ..Column::new(name, "integer")
         }
     }
 

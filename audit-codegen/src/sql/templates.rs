@@ -118,7 +118,8 @@ impl TableObjects {
 #[derive(Template)]
 #[template(path = "audit_table.sql")]
 struct TableTemplate {
-    table: String,
+    /// The qualified table and the names of its triggers and functions.
+    objects: TableObjects,
     audited_columns: String,
     excluded_columns: String,
     key_description: String,
@@ -141,16 +142,6 @@ struct TableTemplate {
     setting_context: String,
     setting_first: String,
     setting_key_changes: String,
-    insert_function: String,
-    update_function: String,
-    key_change_function: String,
-    delete_function: String,
-    truncate_function: String,
-    insert_trigger: String,
-    update_trigger: String,
-    key_change_trigger: String,
-    delete_trigger: String,
-    truncate_trigger: String,
     insert_key: String,
     insert_row: String,
     update_key: String,
@@ -265,17 +256,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),
         delete_key: json::key(schema, &key, "o"),
         delete_row: json::row_object(schema, &columns, "o", "           "),
-        table: objects.table,
-        insert_function: objects.insert_function,
-        update_function: objects.update_function,
-        key_change_function: objects.key_change_function,
-        delete_function: objects.delete_function,
-        truncate_function: objects.truncate_function,
-        insert_trigger: objects.insert_trigger,
-        update_trigger: objects.update_trigger,
-        key_change_trigger: objects.key_change_trigger,
-        delete_trigger: objects.delete_trigger,
-        truncate_trigger: objects.truncate_trigger,
+        objects,
     })
 }
 
@@ -283,33 +264,12 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
 #[derive(Template)]
 #[template(path = "audit_unaudit_table.sql")]
 struct UnauditTemplate {
-    table: String,
-    insert_function: String,
-    update_function: String,
-    key_change_function: String,
-    delete_function: String,
-    truncate_function: String,
-    insert_trigger: String,
-    update_trigger: String,
-    key_change_trigger: String,
-    delete_trigger: String,
-    truncate_trigger: String,
+    /// The qualified table and the names of its triggers and functions.
+    objects: TableObjects,
 }
 
 pub(super) fn unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {
     let names = AuditNames::new(&spec.audit_schema);
     let objects = TableObjects::new(&names, schema, table);
-    render(&UnauditTemplate {
-        table: objects.table,
-        insert_function: objects.insert_function,
-        update_function: objects.update_function,
-        key_change_function: objects.key_change_function,
-        delete_function: objects.delete_function,
-        truncate_function: objects.truncate_function,
-        insert_trigger: objects.insert_trigger,
-        update_trigger: objects.update_trigger,
-        key_change_trigger: objects.key_change_trigger,
-        delete_trigger: objects.delete_trigger,
-        truncate_trigger: objects.truncate_trigger,
-    })
+    render(&UnauditTemplate { objects })
 }

@@ -451,25 +451,16 @@ pub(super) fn column_def(
         Some(int_type) => {
             c.next_token();
             Column {
-                name: name.clone(),
-                type_name: int_type.to_owned(),
-                element_type: None,
                 nullable: false,
                 default: Some(serial_default(&table.schema, &table.name, &name)),
-                identity: None,
-                generated: None,
+                ..Column::new(name, int_type)
             }
         }
         None => {
             let ty = read_type(c, names)?;
             Column {
-                name,
-                type_name: ty.type_name,
                 element_type: ty.element_type,
-                nullable: true,
-                default: None,
-                identity: None,
-                generated: None,
+                ..Column::new(name, ty.type_name)
             }
         }
     };

@@ -18,16 +18,7 @@ pub(super) fn inherit_from_parent(table: &mut Table, parent: &Table) {
 
 /// A column of a typed table (`CREATE TABLE … OF type`) from an attribute of its type.
 pub(super) fn typed_table_column(attribute: &Attribute) -> Column {
-    let element_type = attribute.type_name.strip_suffix("[]").map(str::to_owned);
-    Column {
-        name: attribute.name.clone(),
-        type_name: attribute.type_name.clone(),
-        element_type,
-        nullable: true,
-        default: None,
-        identity: None,
-        generated: None,
-    }
+    Column::new(&attribute.name, &attribute.type_name)
 }
 
 /// Marks `columns` as the primary key (which makes them NOT NULL).
