@@ -98,7 +98,7 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
         plan.names.retain(|n| *n == first || !own.contains(n));
     }
 
-    let mut items = proc_macro2::TokenStream::new();
+    let mut head = proc_macro2::TokenStream::new();
     for key in mapper.enums.clone() {
         let rust = mapper.user_names[&key].clone();
         registry.claim(&rust, &format!("enum type {key}"), None)?;
@@ -108,7 +108,7 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
             .iter()
             .find(|e| crate::model::QualifiedName::new(&e.schema, &e.name).to_sql() == key)
             .expect("the mapper only records enums of the schema");
-        items.extend(user_types::render_enum(e, &rust));
+        head.extend(user_types::render_enum(e, &rust));
     }
     for key in mapper.composites.clone() {
         let rust = mapper.user_names[&key].clone();
@@ -119,7 +119,7 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
             .iter()
             .find(|c| crate::model::QualifiedName::new(&c.schema, &c.name).to_sql() == key)
             .expect("the mapper only records composites of the schema");
-        items.extend(user_types::render_composite(
+        head.extend(user_types::render_composite(
             c,
             &rust,
             &mut mapper,
@@ -128,24 +128,83 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
     }
     let audit_schema = &spec.audit_schema;
     let actor_id_type = &spec.actor_id_type;
-    items.extend(quote::quote! {
+    head.extend(quote::quote! {
         /// The schema of the audit trail (`activity`, `transaction`), unquoted.
         pub const AUDIT_SCHEMA: &str = #audit_schema;
         /// The SQL type of `transaction.actor_id`, as written in the manifest.
         pub const ACTOR_ID_TYPE: &str = #actor_id_type;
     });
-    for plan in &plans {
-        items.extend(plan.render(audit_schema));
-    }
-    items.extend(change::render(&plans, audit_schema, actor_id_type));
 
-    let file: syn::File = syn::parse2(items)
-        .map_err(|e| Error::Generate(format!("generated Rust does not parse (a bug): {e}")))?;
+    let mut code = String::from(HEADER);
+    code.push_str(&unparse(head)?);
+    for table in render_tables(spec, &plans)? {
+        code.push_str(&table);
+    }
+    code.push_str(&unparse(change::render(
+        &plans,
+        audit_schema,
+        actor_id_type,
+    ))?);
     warnings.sort();
     warnings.dedup();
-    Ok(RustOutput {
-        code: format!("{HEADER}{}", prettyplease::unparse(&file)),
-        warnings,
+    Ok(RustOutput { code, warnings })
+}
+
+/// Formats generated items with prettyplease.
+fn unparse(items: proc_macro2::TokenStream) -> Result<String> {
+    let file: syn::File = syn::parse2(items)
+        .map_err(|e| Error::Generate(format!("generated Rust does not parse (a bug): {e}")))?;
+    Ok(prettyplease::unparse(&file))
+}
+
+/// The formatted code of every table's items, in the order of `plans`.
+///
+/// Formatting is most of the cost of generation (a 20-column table is about 30 KB of
+/// code), and tables are independent, so contiguous runs of tables are formatted on
+/// scoped threads. Token streams cannot cross threads, so each thread maps its tables
+/// again with its own type mapper; the mapping is a pure function of the table, and the
+/// pieces are joined in order, so the output is the same bytes on any machine.
+fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String>> {
+    let jobs: Vec<(&crate::spec::AuditedTable, String, Vec<(String, String)>)> = plans
+        .iter()
+        .map(|p| (p.audited, p.base.clone(), p.names.clone()))
+        .collect();
+    let render_run = |run: &[(&crate::spec::AuditedTable, String, Vec<(String, String)>)]| {
+        let mut mapper = TypeMapper::new(
+            &spec.schema,
+            &spec.rust.type_overrides,
+            spec.rust.time_crate,
+        );
+        let mut scratch = Vec::new();
+        run.iter()
+            .map(|(audited, base, names)| {
+                let mut plan = TablePlan::new(audited, base.clone(), &mut mapper, &mut scratch)?;
+                plan.names.clone_from(names);
+                unparse(plan.render(&spec.audit_schema))
+            })
+            .collect::<Result<Vec<String>>>()
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    // Small schemas are not worth a thread.
+    if threads < 2 || jobs.len() < 16 {
+        return render_run(&jobs);
+    }
+    let run_len = jobs.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(run_len)
+            .map(|run| scope.spawn(move || render_run(run)))
+            .collect();
+        let mut out = Vec::with_capacity(jobs.len());
+        for handle in handles {
+            match handle.join() {
+                Ok(run) => out.extend(run?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
     })
 }
 
