@@ -157,6 +157,14 @@ fn unparse(items: proc_macro2::TokenStream) -> Result<String> {
     Ok(prettyplease::unparse(&file))
 }
 
+/// What a thread needs to map and render one table again: the parts of its
+/// [`TablePlan`] that can cross threads.
+struct TableJob<'a> {
+    audited: &'a crate::spec::AuditedTable,
+    base: String,
+    names: Vec<(String, String)>,
+}
+
 /// The formatted code of every table's items, in the order of `plans`.
 ///
 /// Formatting is most of the cost of generation (a 20-column table is about 30 KB of
@@ -165,11 +173,15 @@ fn unparse(items: proc_macro2::TokenStream) -> Result<String> {
 /// again with its own type mapper; the mapping is a pure function of the table, and the
 /// pieces are joined in order, so the output is the same bytes on any machine.
 fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String>> {
-    let jobs: Vec<(&crate::spec::AuditedTable, String, Vec<(String, String)>)> = plans
+    let jobs: Vec<TableJob<'_>> = plans
         .iter()
-        .map(|p| (p.audited, p.base.clone(), p.names.clone()))
+        .map(|p| TableJob {
+            audited: p.audited,
+            base: p.base.clone(),
+            names: p.names.clone(),
+        })
         .collect();
-    let render_run = |run: &[(&crate::spec::AuditedTable, String, Vec<(String, String)>)]| {
+    let render_run = |run: &[TableJob<'_>]| {
         let mut mapper = TypeMapper::new(
             &spec.schema,
             &spec.rust.type_overrides,
@@ -177,9 +189,10 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
         );
         let mut scratch = Vec::new();
         run.iter()
-            .map(|(audited, base, names)| {
-                let mut plan = TablePlan::new(audited, base.clone(), &mut mapper, &mut scratch)?;
-                plan.names.clone_from(names);
+            .map(|job| {
+                let mut plan =
+                    TablePlan::new(job.audited, job.base.clone(), &mut mapper, &mut scratch)?;
+                plan.names.clone_from(&job.names);
                 unparse(plan.render(&spec.audit_schema))
             })
             .collect::<Result<Vec<String>>>()
