@@ -75,7 +75,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// ```
 /// use audit_runtime::{AuditContext, web::{Audit, Override}};
 ///
-/// # async fn run() {
+/// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
 /// let audit = Audit::new(AuditContext::new().actor_id(7));
 /// let reason = audit
 ///     .scoped(Override::new().value("reason", "import"), async {
@@ -84,7 +84,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 ///     .await;
 /// assert_eq!(reason, "import");
 /// assert!(audit.context().values().is_empty());
-/// # }
+/// # });
 /// ```
 #[derive(Clone, Debug)]
 pub struct Audit {
@@ -115,14 +115,14 @@ impl Audit {
     /// ```
     /// use audit_runtime::{AuditContext, web::{Audit, Override}};
     ///
-    /// # async fn run() {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let audit = Audit::new(AuditContext::new().actor_id(7));
     /// audit
     ///     .scoped(Override::new().actor_id(0), async {
     ///         assert_eq!(audit.request_context().actor().as_deref(), Some("7"));
     ///     })
     ///     .await;
-    /// # }
+    /// # });
     /// ```
     pub fn request_context(&self) -> &AuditContext {
         &self.request
@@ -134,7 +134,7 @@ impl Audit {
     /// ```
     /// use audit_runtime::{AuditContext, web::{Audit, Override}};
     ///
-    /// # async fn run() {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let audit = Audit::new(AuditContext::new().actor_id(7));
     /// audit
     ///     .scoped(Override::new().actor_id(0), async {
@@ -142,7 +142,7 @@ impl Audit {
     ///     })
     ///     .await;
     /// assert_eq!(audit.context().actor().as_deref(), Some("7"));
-    /// # }
+    /// # });
     /// ```
     pub fn context(&self) -> AuditContext {
         scope::effective(self.id, (*self.request).clone())
@@ -161,7 +161,7 @@ impl Audit {
     /// ```
     /// use audit_runtime::{AuditContext, web::{Audit, Override}};
     ///
-    /// # async fn run() {
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
     /// let audit = Audit::new(AuditContext::new().actor_id("alice"));
     /// audit
     ///     .scoped(Override::new().actor_id("system"), async {
@@ -177,7 +177,7 @@ impl Audit {
     ///     })
     ///     .await;
     /// assert_eq!(audit.context().actor().as_deref(), Some("alice"));
-    /// # }
+    /// # });
     /// ```
     pub fn scoped<F: Future>(&self, values: Override, future: F) -> Scoped<F> {
         Scoped::new(self.id, values, future)

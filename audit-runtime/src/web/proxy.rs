@@ -62,12 +62,26 @@ impl IpNet {
         Ok(Self { addr, prefix })
     }
 
-    /// The network's address as given.
+    /// The network's address as given (IPv4-mapped addresses as IPv4).
+    ///
+    /// ```
+    /// use audit_runtime::web::IpNet;
+    ///
+    /// let net: IpNet = "10.0.0.0/8".parse().unwrap();
+    /// assert_eq!(net.addr().to_string(), "10.0.0.0");
+    /// ```
     pub fn addr(&self) -> IpAddr {
         self.addr
     }
 
     /// The prefix length in bits.
+    ///
+    /// ```
+    /// use audit_runtime::web::IpNet;
+    ///
+    /// assert_eq!("10.0.0.0/8".parse::<IpNet>().unwrap().prefix(), 8);
+    /// assert_eq!("::1".parse::<IpNet>().unwrap().prefix(), 128);
+    /// ```
     pub fn prefix(&self) -> u8 {
         self.prefix
     }
@@ -155,6 +169,13 @@ impl fmt::Display for IpNet {
 
 /// A text that is not an IP network: the error of [`IpNet`]'s `FromStr` and
 /// [`IpNet::new`].
+///
+/// ```
+/// use audit_runtime::web::IpNet;
+///
+/// let error = "10.0.0.0/40".parse::<IpNet>().unwrap_err();
+/// assert!(error.to_string().contains("10.0.0.0/40"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "not an IP network (expected an address such as 10.0.0.1 or a network such as 10.0.0.0/8): {0:?}"
@@ -184,7 +205,13 @@ pub enum ProxyHeader {
 }
 
 impl ProxyHeader {
-    /// The header's name.
+    /// The header's name, in lower case.
+    ///
+    /// ```
+    /// use audit_runtime::web::ProxyHeader;
+    ///
+    /// assert_eq!(ProxyHeader::default().name(), "x-forwarded-for");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             Self::XForwardedFor => "x-forwarded-for",

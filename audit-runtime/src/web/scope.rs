@@ -46,6 +46,11 @@ pub struct Override {
 
 impl Override {
     /// An override that changes nothing yet.
+    ///
+    /// ```
+    /// # use audit_runtime::web::Override;
+    /// assert_eq!(Override::new(), Override::default());
+    /// ```
     pub fn new() -> Self {
         Self::default()
     }
@@ -170,6 +175,15 @@ impl Drop for Pushed {
 ///
 /// Dropping it unfinished (a timeout, `select!`, a client that went away) leaves
 /// nothing behind: its override is in effect only while it is being polled.
+///
+/// ```
+/// use audit_runtime::{AuditContext, web::{Audit, Override, Scoped}};
+///
+/// let audit = Audit::new(AuditContext::new().actor_id("alice"));
+/// let scope: Scoped<_> = audit.scoped(Override::new().actor_id("system"), async {});
+/// drop(scope); // never polled: nothing changed
+/// assert_eq!(audit.context().actor().as_deref(), Some("alice"));
+/// ```
 #[must_use = "a scope does nothing unless awaited"]
 pub struct Scoped<F> {
     handle: u64,
