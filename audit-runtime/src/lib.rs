@@ -42,7 +42,9 @@
 //! ```
 //!
 //! Who is acting is set per transaction with [`AuditContext`] (drivers `postgres`,
-//! `tokio-postgres`, `sqlx`; a plain SQL call for anything else).
+//! `tokio-postgres`, `sqlx`; a plain SQL call for anything else). Web applications built
+//! on axum/tower get it from each request with `web::AuditLayer` and the `web::Audit`
+//! extractor (feature `axum`).
 #![warn(missing_docs)]
 
 mod activity;
@@ -56,6 +58,8 @@ mod pg;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 pub mod query;
 pub mod types;
+#[cfg(feature = "axum")]
+pub mod web;
 
 pub use activity::{Activity, UnknownVerb, Verb, Xid8};
 pub use audited::{AuditTrail, AuditedTable};
