@@ -1553,3 +1553,434 @@ fn mixed_load_is_audited_row_for_row_with_the_right_actor() {
 fn mixed_load_for_a_minute() {
     run_load(load_seconds(60));
 }
+
+// ---------------------------------------------------------------------------------------
+// Faults: shared pieces.
+
+/// One unit of work: random operations from a seed, with a context applied before or
+/// after them. Run again from the same lane state, it repeats the same statements.
+#[derive(Clone)]
+struct Work {
+    label: String,
+    context: AuditContext,
+    context_after: bool,
+    seed: u64,
+    steps: u64,
+}
+
+/// A worker of the fault tests: one lane of rows and the transactions it committed.
+struct FaultWorker {
+    lane: Lane,
+    rng: Rng,
+    records: Vec<TxRecord>,
+}
+
+impl FaultWorker {
+    fn new(lane: i32, seed: u64) -> Self {
+        Self {
+            lane: Lane::new(lane),
+            rng: Rng::new(seed),
+            records: Vec::new(),
+        }
+    }
+
+    fn next_work(&mut self, label: String, context_after: bool) -> Work {
+        let context = make_context(&mut self.rng, &label);
+        Work {
+            label,
+            context,
+            context_after,
+            seed: self.rng.next(),
+            steps: 2 + self.rng.below(4),
+        }
+    }
+
+    /// Runs `work` inside the open transaction of `c` without ending it, on a copy of
+    /// the lane. Returns the copy and the activities the work must record.
+    fn run<C: GenericClient>(&self, c: &mut C, work: &Work) -> (Lane, Vec<Act>) {
+        let mut lane = self.lane.clone();
+        let mut acts = Vec::new();
+        if !work.context_after {
+            apply_context(c, &work.context).unwrap();
+        }
+        random_work(
+            c,
+            &mut lane,
+            &mut Rng::new(work.seed),
+            &mut acts,
+            work.steps,
+        )
+        .unwrap_or_else(|e| panic!("{}: {}", work.label, describe(&e)));
+        if work.context_after {
+            apply_context(c, &work.context).unwrap();
+        }
+        (lane, acts)
+    }
+
+    /// Runs `work` in a new transaction of `c` and commits it.
+    fn commit(&mut self, c: &mut Client, work: &Work) {
+        let mut tx = c.transaction().unwrap();
+        let (lane, acts) = self.run(&mut tx, work);
+        let xid = current_xid(&mut tx).unwrap();
+        tx.commit()
+            .unwrap_or_else(|e| panic!("{}: commit: {}", work.label, describe(&e)));
+        self.accept(work, xid, lane, acts);
+    }
+
+    /// Takes the result of committed work into the model.
+    fn accept(&mut self, work: &Work, xid: Option<u64>, lane: Lane, acts: Vec<Act>) {
+        self.lane = lane;
+        self.records.push(TxRecord {
+            label: work.label.clone(),
+            xid,
+            context: Some(Ctx::of(&work.context)),
+            acts,
+        });
+    }
+
+    /// Committed rows to work on: a few dozen items, lines and events.
+    fn populate(&mut self, c: &mut Client) {
+        let mut tx = c.transaction().unwrap();
+        let mut lane = self.lane.clone();
+        let mut acts = Vec::new();
+        for _ in 0..5 {
+            insert_items_bulk(&mut tx, &mut lane, &mut self.rng, &mut acts).unwrap();
+            insert_lines(&mut tx, &mut lane, &mut self.rng, &mut acts).unwrap();
+            insert_events(&mut tx, &mut lane, &mut self.rng, &mut acts).unwrap();
+        }
+        let xid = current_xid(&mut tx).unwrap();
+        tx.commit().unwrap();
+        self.lane = lane;
+        self.records.push(TxRecord {
+            label: "initial rows".to_owned(),
+            xid,
+            context: None,
+            acts,
+        });
+    }
+}
+
+fn backend_pid<C: GenericClient>(c: &mut C) -> i32 {
+    c.query_one("SELECT pg_backend_pid()", &[]).unwrap().get(0)
+}
+
+/// Polls `pg_stat_activity` until backend `pid` has exited (the server noticed the
+/// fault and aborted its transaction). Returns how long that took.
+fn wait_until_gone(admin: &mut Client, pid: i32) -> Duration {
+    let start = Instant::now();
+    loop {
+        let n: i64 = admin
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "backend {pid} still there after 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Polls until backend `pid` sleeps in `pg_sleep` (in a slow WHERE clause or in the
+/// slow trigger).
+fn wait_until_sleeping(admin: &mut Client, pid: i32) {
+    let start = Instant::now();
+    loop {
+        let event: Option<String> = admin
+            .query_opt(
+                "SELECT wait_event FROM pg_stat_activity WHERE pid = $1",
+                &[&pid],
+            )
+            .unwrap()
+            .and_then(|r| r.get(0));
+        if event.as_deref() == Some("PgSleep") {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "backend {pid} never reached pg_sleep"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn terminate(admin: &mut Client, pid: i32) {
+    let done: bool = admin
+        .query_one("SELECT pg_terminate_backend($1)", &[&pid])
+        .unwrap()
+        .get(0);
+    assert!(done, "pg_terminate_backend({pid})");
+}
+
+/// A connection whose notices (from `RAISE NOTICE`) are collected.
+fn client_with_notices(url: &str) -> (Client, Arc<Mutex<Vec<String>>>) {
+    let mut config: postgres::Config = url.parse().unwrap();
+    let notices = Arc::new(Mutex::new(Vec::new()));
+    let sink = notices.clone();
+    config.notice_callback(move |n| sink.lock().unwrap().push(n.message().to_owned()));
+    (config.connect(NoTls).unwrap(), notices)
+}
+
+/// What the slow trigger reported: the activity rows its transaction had when it was
+/// stopped.
+fn reported_activity_rows(notices: &Mutex<Vec<String>>) -> usize {
+    notices
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|m| m.strip_prefix("activity rows so far: "))
+        .next_back()
+        .expect("the slow trigger ran")
+        .parse()
+        .unwrap()
+}
+
+/// The audited statement that sleeps in the slow trigger: every item of the lane (at
+/// least one) gets one more unit, so the statement records `lane.items.len()` rows.
+fn update_all_items<C: GenericClient>(c: &mut C, lane: &Lane) -> Result<u64, postgres::Error> {
+    assert!(!lane.items.is_empty(), "the lane has items to update");
+    let (lo, hi) = (lane.item_base(), lane.item_base() + ITEM_SLOTS);
+    c.execute(
+        "UPDATE item SET qty = qty + 1 WHERE id >= $1 AND id < $2",
+        &[&lo, &hi],
+    )
+}
+
+/// A connection error from a backend that was terminated or went away: the server's
+/// last word (`code`), a closed connection, or a broken socket.
+fn assert_connection_lost(e: &postgres::Error, code: &SqlState, what: &str) {
+    let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+    assert!(
+        e.is_closed() || io || e.code() == Some(code),
+        "{what}: {}",
+        describe(e)
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: a backend terminated mid-transaction.
+
+#[test]
+fn a_terminated_backend_leaves_no_partial_history_and_the_retry_is_audited_once() {
+    let db = reliability_db("terminate", true);
+    let mut admin = db.client();
+    let mut worker = FaultWorker::new(0, base_seed() ^ 0x7E47);
+    worker.populate(&mut admin);
+    let (mut idle, mut in_statement) = (0, 0);
+    for round in 0..6 {
+        let work = worker.next_work(format!("terminated {round}"), round % 2 == 1);
+        let (mut victim, notices) = client_with_notices(db.url());
+        let pid = backend_pid(&mut victim);
+        let mut tx = victim.transaction().unwrap();
+        let (lane, acts) = worker.run(&mut tx, &work);
+        let xid = assigned_xid(&mut tx).unwrap();
+        if round % 3 == 2 {
+            // Inside a statement, after its audit triggers wrote their rows.
+            tx.batch_execute("SET LOCAL test.slow = on").unwrap();
+            let url = db.url().to_owned();
+            let killer = std::thread::spawn(move || {
+                let mut admin = connect(&url);
+                wait_until_sleeping(&mut admin, pid);
+                terminate(&mut admin, pid);
+            });
+            let err = update_all_items(&mut tx, &lane).expect_err("the backend is terminated");
+            killer.join().unwrap();
+            assert_connection_lost(&err, &SqlState::ADMIN_SHUTDOWN, &work.label);
+            assert_eq!(
+                reported_activity_rows(&notices),
+                acts.len() + lane.items.len(),
+                "{}: the audit rows existed when the backend was terminated",
+                work.label
+            );
+            drop(tx);
+            in_statement += 1;
+        } else {
+            // Idle in transaction, after the work (and the context, before or after it).
+            terminate(&mut admin, pid);
+            wait_until_gone(&mut admin, pid);
+            let err = tx.commit().expect_err("the backend is gone");
+            assert_connection_lost(&err, &SqlState::ADMIN_SHUTDOWN, &work.label);
+            idle += 1;
+        }
+        drop(victim);
+        wait_until_gone(&mut admin, pid);
+        assert_left_nothing(&mut admin, xid, &work.label);
+        // The application retries the same work, on a new connection.
+        let retry = Work {
+            label: format!("{} (retried)", work.label),
+            ..work
+        };
+        worker.commit(&mut db.client(), &retry);
+    }
+    let checked = verify(&mut admin, &worker.records);
+    eprintln!(
+        "terminated backends: {idle} idle in transaction + {in_statement} inside an audited \
+         statement = {} faults; {} transactions and {} activity rows checked",
+        idle + in_statement,
+        checked.transactions,
+        checked.activity_rows
+    );
+    assert_eq!(idle + in_statement, 6);
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: a client that vanishes mid-transaction.
+
+/// A TCP relay between one client and the server that can cut the connection in both
+/// directions at once: what the server sees when a client's host or network goes away
+/// without a goodbye.
+struct Relay {
+    sockets: Arc<Mutex<Vec<TcpStream>>>,
+    config: postgres::Config,
+}
+
+impl Relay {
+    /// `None` when the server is not reached over TCP.
+    fn start(url: &str) -> Option<Self> {
+        use std::net::ToSocketAddrs;
+        let config: postgres::Config = url.parse().unwrap();
+        let host = match config.get_hosts().first() {
+            Some(postgres::config::Host::Tcp(host)) => host.clone(),
+            None => "localhost".to_owned(),
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        let port = config.get_ports().first().copied().unwrap_or(5432);
+        let target: SocketAddr = (host.as_str(), port).to_socket_addrs().ok()?.next()?;
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let local_port = listener.local_addr().unwrap().port();
+        let sockets = Arc::new(Mutex::new(Vec::new()));
+        let kept = sockets.clone();
+        std::thread::spawn(move || {
+            let Ok((client, _)) = listener.accept() else {
+                return;
+            };
+            let Ok(server) = TcpStream::connect(target) else {
+                return;
+            };
+            kept.lock()
+                .unwrap()
+                .extend([client.try_clone().unwrap(), server.try_clone().unwrap()]);
+            pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
+            pipe(server, client);
+        });
+        let mut relayed = postgres::Config::new();
+        relayed.host("127.0.0.1").port(local_port);
+        if let Some(user) = config.get_user() {
+            relayed.user(user);
+        }
+        if let Some(password) = config.get_password() {
+            relayed.password(password);
+        }
+        if let Some(dbname) = config.get_dbname() {
+            relayed.dbname(dbname);
+        }
+        Some(Self {
+            sockets,
+            config: relayed,
+        })
+    }
+
+    fn connect(&self) -> Client {
+        self.config.connect(NoTls).unwrap()
+    }
+
+    fn cut(&self) {
+        for socket in self.sockets.lock().unwrap().iter() {
+            let _ = socket.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+fn pipe(mut from: TcpStream, mut to: TcpStream) {
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from, &mut to);
+        let _ = to.shutdown(std::net::Shutdown::Both);
+    });
+}
+
+#[test]
+fn a_client_that_vanishes_mid_transaction_leaves_no_partial_history() {
+    let db = reliability_db("vanish", false);
+    let mut admin = db.client();
+    let mut worker = FaultWorker::new(1, base_seed() ^ 0xC11E);
+    worker.populate(&mut admin);
+    let mut faults: BTreeMap<&str, u32> = BTreeMap::new();
+    let mut slowest_notice = Duration::ZERO;
+    for round in 0..6 {
+        let how = ["dropped", "cut", "stalled"][round % 3];
+        let work = worker.next_work(format!("client {how} {round}"), round % 2 == 1);
+        let relay = if how == "cut" {
+            match Relay::start(db.url()) {
+                Some(relay) => Some(relay),
+                None => {
+                    eprintln!("the server is not reached over TCP: no cut connection");
+                    continue;
+                }
+            }
+        } else {
+            None
+        };
+        let mut victim = match &relay {
+            Some(relay) => relay.connect(),
+            None => db.client(),
+        };
+        if how == "stalled" {
+            victim
+                .batch_execute("SET idle_in_transaction_session_timeout = '300ms'")
+                .unwrap();
+        }
+        let pid = backend_pid(&mut victim);
+        // A plain BEGIN: dropping a `Transaction` would roll it back politely first.
+        victim.batch_execute("BEGIN").unwrap();
+        let _ = worker.run(&mut victim, &work);
+        let xid = assigned_xid(&mut victim).unwrap();
+        match how {
+            // The process drops its connection (the driver closes the socket).
+            "dropped" => {
+                drop(victim);
+                slowest_notice = slowest_notice.max(wait_until_gone(&mut admin, pid));
+            }
+            // The network goes away: the server notices on its own.
+            "cut" => {
+                relay.as_ref().unwrap().cut();
+                slowest_notice = slowest_notice.max(wait_until_gone(&mut admin, pid));
+                drop(victim);
+            }
+            // The client hangs: the server's idle-in-transaction timeout ends it.
+            _ => {
+                slowest_notice = slowest_notice.max(wait_until_gone(&mut admin, pid));
+                let err = victim
+                    .batch_execute("COMMIT")
+                    .expect_err("the session timed out");
+                assert_connection_lost(
+                    &err,
+                    &SqlState::IDLE_IN_TRANSACTION_SESSION_TIMEOUT,
+                    &work.label,
+                );
+                drop(victim);
+            }
+        }
+        assert_left_nothing(&mut admin, xid, &work.label);
+        *faults.entry(how).or_default() += 1;
+        let retry = Work {
+            label: format!("{} (retried)", work.label),
+            ..work
+        };
+        worker.commit(&mut db.client(), &retry);
+    }
+    let checked = verify(&mut admin, &worker.records);
+    eprintln!(
+        "vanished clients: {faults:?}, the server noticed within {slowest_notice:?}; \
+         {} transactions and {} activity rows checked",
+        checked.transactions, checked.activity_rows
+    );
+    assert_eq!(faults.get("dropped"), Some(&2));
+    assert_eq!(faults.get("stalled"), Some(&2));
+}
