@@ -21,9 +21,8 @@ use postgres::error::SqlState;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Barrier, Mutex, mpsc};
+use std::sync::{Arc, Barrier, Mutex};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------
@@ -1077,6 +1076,41 @@ fn assert_left_nothing(c: &mut Client, xid: u64, what: &str) {
     );
 }
 
+/// [`assert_left_nothing`] for many transactions at once.
+fn assert_all_left_nothing(c: &mut Client, xids: &[u64]) {
+    let xids: Vec<String> = xids.iter().map(u64::to_string).collect();
+    let bad: Vec<(String, Option<String>, i64, i64)> = c
+        .query(
+            "SELECT x::text, pg_xact_status(x), coalesce(a.n, 0), coalesce(t.n, 0)
+               FROM unnest($1::text[]::xid8[]) AS x
+               LEFT JOIN (SELECT native_transaction_id, count(*) AS n
+                            FROM audit.activity GROUP BY 1) AS a
+                      ON a.native_transaction_id = x
+               LEFT JOIN (SELECT native_transaction_id, count(*) AS n
+                            FROM audit.transaction GROUP BY 1) AS t
+                      ON t.native_transaction_id = x",
+            &[&xids],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let row: (String, Option<String>, i64, i64) = (r.get(0), r.get(1), r.get(2), r.get(3));
+            row
+        })
+        .filter(|(_, status, activities, transactions)| {
+            status.as_deref() != Some("aborted") || *activities != 0 || *transactions != 0
+        })
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{} of {} rolled-back or failed transactions are not aborted or left rows \
+         (xid, status, activity rows, transaction rows): {:?}",
+        bad.len(),
+        xids.len(),
+        &bad[..bad.len().min(10)]
+    );
+}
+
 /// What [`verify`] checked.
 #[derive(Debug, Default)]
 struct Checked {
@@ -1118,6 +1152,13 @@ fn compare<C: GenericClient>(c: &mut C, records: &[TxRecord]) -> Result<Checked,
         ..Checked::default()
     };
     let mut seen_xids = std::collections::HashSet::new();
+    let mut transactions_by_xid: HashMap<u64, Vec<(i64, Ctx)>> = HashMap::new();
+    for (id, (xid, ctx)) in &recorded.transactions {
+        transactions_by_xid
+            .entry(*xid)
+            .or_default()
+            .push((*id, ctx.clone()));
+    }
     let mut used_transaction_rows = std::collections::HashSet::new();
     for record in records {
         checked.transactions += 1;
@@ -1153,16 +1194,14 @@ fn compare<C: GenericClient>(c: &mut C, records: &[TxRecord]) -> Result<Checked,
             ));
         }
         let links: std::collections::BTreeSet<Option<i64>> = got.iter().map(|(_, t)| *t).collect();
-        let rows_of_xid: Vec<(i64, Ctx)> = recorded
-            .transactions
-            .iter()
-            .filter(|(_, (x, _))| *x == xid)
-            .map(|(id, (_, ctx))| (*id, ctx.clone()))
-            .collect();
+        let rows_of_xid: &[(i64, Ctx)] = transactions_by_xid
+            .get(&xid)
+            .map(Vec::as_slice)
+            .unwrap_or_default();
         match (&record.context, record.acts.is_empty()) {
             (Some(want), false) => {
                 checked.with_context += 1;
-                match rows_of_xid.as_slice() {
+                match rows_of_xid {
                     [(id, ctx)] => {
                         used_transaction_rows.insert(*id);
                         if ctx != want {
@@ -1247,13 +1286,12 @@ fn assert_damage_is_detected(c: &mut Client, records: &[TxRecord]) -> usize {
         (
             "a wrong changed value",
             "UPDATE audit.activity SET changed_data = changed_data || '{\"qty\": -5}'
-              WHERE id = (SELECT min(id) FROM audit.activity
-                           WHERE verb = 'update' AND table_name = 'item')",
+              WHERE id = (SELECT min(id) FROM audit.activity WHERE verb = 'update')",
         ),
         (
             "a wrong old row",
-            "UPDATE audit.activity SET old_data = old_data - 'note'
-              WHERE id = (SELECT max(id) FROM audit.activity WHERE verb = 'delete')",
+            "UPDATE audit.activity SET old_data = old_data || '{\"damaged\": true}'
+              WHERE id = (SELECT max(id) FROM audit.activity WHERE old_data IS NOT NULL)",
         ),
         (
             "an activity attributed to another transaction's actor",
@@ -1485,7 +1523,7 @@ fn run_load(seconds: u64) {
         .map(|lane| {
             let url = db.url().to_owned();
             std::thread::spawn(move || {
-                load_worker(&url, lane, deadline, seed ^ (lane as u64 + 1) * 7919)
+                load_worker(&url, lane, deadline, seed ^ ((lane as u64 + 1) * 7919))
             })
         })
         .collect();
@@ -1498,22 +1536,21 @@ fn run_load(seconds: u64) {
         discarded.extend(d);
         stats.add(&s);
     }
+    let load_done = Instant::now();
     let mut c = db.client();
-    for xid in &discarded {
-        assert_left_nothing(&mut c, *xid, "rolled-back or failed transaction");
-    }
+    assert_all_left_nothing(&mut c, &discarded);
     let checked = verify(&mut c, &records);
-    let damages = assert_damage_is_detected(&mut c, &records);
     eprintln!(
         "mixed load, {WORKERS} workers, {seconds} s, seed {seed:#x}: {stats:?}; \
          checked {} committed transactions ({} with a transaction row) and {} activity rows, \
-         {} discarded transactions left nothing; {damages} kinds of damage detected; \
-         {} transaction rows with a JSON null context (known defect); {:.1} s in all",
+         {} discarded transactions left nothing; {} transaction rows with a JSON null \
+         context (known defect); load {seconds} s, checks {:.1} s, {:.1} s in all",
         checked.transactions,
         checked.with_context,
         checked.activity_rows,
         discarded.len(),
         checked.json_null_contexts,
+        load_done.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
     // The run must have exercised what it claims to.
@@ -1552,6 +1589,23 @@ fn mixed_load_is_audited_row_for_row_with_the_right_actor() {
 #[ignore = "long variant (60 s): cargo test -p audit-tests --test reliability -- --ignored"]
 fn mixed_load_for_a_minute() {
     run_load(load_seconds(60));
+}
+
+/// The checks above are not vacuous: after a short run, each kind of damage to the audit
+/// tables (made in a transaction that is rolled back) is reported.
+#[test]
+fn the_checks_report_lost_extra_changed_and_misattributed_rows() {
+    let db = reliability_db("checks", false);
+    let deadline = Instant::now() + Duration::from_millis(800);
+    let (records, _, stats) = load_worker(db.url(), 0, deadline, base_seed());
+    let mut c = db.client();
+    let checked = verify(&mut c, &records);
+    let damages = assert_damage_is_detected(&mut c, &records);
+    eprintln!(
+        "checks: {damages} kinds of damage detected in {} transactions ({} committed) \
+         and {} activity rows",
+        checked.transactions, stats.committed, checked.activity_rows
+    );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1983,4 +2037,726 @@ fn a_client_that_vanishes_mid_transaction_leaves_no_partial_history() {
     );
     assert_eq!(faults.get("dropped"), Some(&2));
     assert_eq!(faults.get("stalled"), Some(&2));
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: statements cancelled by statement_timeout or by a cancel request.
+
+/// How a statement gets cancelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Cancelled {
+    /// `statement_timeout` while the UPDATE sleeps in its WHERE clause: before the
+    /// audit triggers run.
+    TimeoutInWhere,
+    /// `statement_timeout` while the statement sleeps in a trigger that runs after the
+    /// audit triggers: the audit rows of the statement exist when it is cancelled.
+    TimeoutAfterAudit,
+    /// `statement_timeout` during a bulk INSERT ... SELECT of millions of rows.
+    TimeoutInBulk,
+    /// A cancel request from the client (its cancel token) while the statement sleeps
+    /// after the audit triggers.
+    CancelRequest,
+}
+
+/// Runs a slow audited statement in `c` (a transaction or a savepoint) and has it
+/// cancelled `how`; returns the error. The settings it makes are `SET LOCAL`.
+fn cancelled_statement(
+    c: &mut postgres::Transaction<'_>,
+    how: Cancelled,
+    lane: &Lane,
+    acts_so_far: usize,
+    notices: &Mutex<Vec<String>>,
+    url: &str,
+) -> postgres::Error {
+    let err = match how {
+        Cancelled::TimeoutInWhere => {
+            c.batch_execute("SET LOCAL statement_timeout = '50ms'")
+                .unwrap();
+            let (lo, hi) = (lane.item_base(), lane.item_base() + ITEM_SLOTS);
+            assert!(!lane.items.is_empty());
+            c.execute(
+                "UPDATE item SET qty = qty + 1 WHERE id >= $1 AND id < $2 AND pg_sleep(0.1) IS NOT NULL",
+                &[&lo, &hi],
+            )
+            .expect_err("the statement times out")
+        }
+        Cancelled::TimeoutAfterAudit => {
+            c.batch_execute("SET LOCAL statement_timeout = '300ms'; SET LOCAL test.slow = on")
+                .unwrap();
+            notices.lock().unwrap().clear();
+            let err = update_all_items(c, lane).expect_err("the statement times out");
+            assert_eq!(
+                reported_activity_rows(notices),
+                acts_so_far + lane.items.len(),
+                "the audit rows existed when the statement was cancelled"
+            );
+            err
+        }
+        Cancelled::TimeoutInBulk => {
+            c.batch_execute("SET LOCAL statement_timeout = '100ms'")
+                .unwrap();
+            c.execute(
+                "INSERT INTO event_log (lane, seq, message)
+                 SELECT $1, -s, 'bulk' FROM generate_series(1, 50000000) AS s",
+                &[&lane.lane],
+            )
+            .expect_err("the statement times out")
+        }
+        Cancelled::CancelRequest => {
+            c.batch_execute("SET LOCAL test.slow = on").unwrap();
+            let token = c.cancel_token();
+            let pid = backend_pid(c);
+            let url = url.to_owned();
+            let canceller = std::thread::spawn(move || {
+                wait_until_sleeping(&mut connect(&url), pid);
+                token.cancel_query(NoTls).unwrap();
+            });
+            notices.lock().unwrap().clear();
+            let err = update_all_items(c, lane).expect_err("the statement is cancelled");
+            canceller.join().unwrap();
+            assert_eq!(
+                reported_activity_rows(notices),
+                acts_so_far + lane.items.len(),
+                "the audit rows existed when the statement was cancelled"
+            );
+            err
+        }
+    };
+    assert_eq!(
+        err.code(),
+        Some(&SqlState::QUERY_CANCELED),
+        "{how:?}: {}",
+        describe(&err)
+    );
+    err
+}
+
+#[test]
+fn cancelled_statements_leave_no_partial_history() {
+    let db = reliability_db("cancel", true);
+    let mut admin = db.client();
+    let mut worker = FaultWorker::new(2, base_seed() ^ 0x7140);
+    worker.populate(&mut admin);
+    let (mut client, notices) = client_with_notices(db.url());
+    let kinds = [
+        Cancelled::TimeoutInWhere,
+        Cancelled::TimeoutAfterAudit,
+        Cancelled::TimeoutInBulk,
+        Cancelled::CancelRequest,
+    ];
+    let mut faults: BTreeMap<(Cancelled, &str), u32> = BTreeMap::new();
+    for (round, how) in kinds.iter().chain(kinds.iter()).enumerate() {
+        let whole = round < kinds.len();
+        let context_after = round % 3 == 1;
+        if whole {
+            // The cancelled statement aborts the transaction: it is rolled back, and the
+            // application retries all of it.
+            let work = worker.next_work(format!("{how:?}, rolled back"), context_after);
+            let mut tx = client.transaction().unwrap();
+            let (lane, acts) = worker.run(&mut tx, &work);
+            let xid = assigned_xid(&mut tx).unwrap();
+            cancelled_statement(&mut tx, *how, &lane, acts.len(), &notices, db.url());
+            tx.rollback().unwrap();
+            assert_left_nothing(&mut admin, xid, &work.label);
+            let retry = Work {
+                label: format!("{} (retried)", work.label),
+                ..work
+            };
+            worker.commit(&mut client, &retry);
+            *faults.entry((*how, "transaction rolled back")).or_default() += 1;
+        } else {
+            // The cancelled statement runs in a savepoint: rolled back to it, the
+            // transaction goes on and commits the rest of its work.
+            let work = worker.next_work(format!("{how:?}, savepoint"), context_after);
+            let mut tx = client.transaction().unwrap();
+            let mut lane = worker.lane.clone();
+            let mut acts = Vec::new();
+            let mut rng = Rng::new(work.seed);
+            if !context_after {
+                work.context.apply(&mut tx).unwrap();
+            }
+            random_work(&mut tx, &mut lane, &mut rng, &mut acts, work.steps).unwrap();
+            let settings = "SELECT current_setting('statement_timeout') || '/' \
+                            || coalesce(current_setting('test.slow', true), '')";
+            let before: String = tx.query_one(settings, &[]).unwrap().get(0);
+            let mut savepoint = tx.savepoint("cancelled").unwrap();
+            cancelled_statement(&mut savepoint, *how, &lane, acts.len(), &notices, db.url());
+            drop(savepoint);
+            let after: String = tx.query_one(settings, &[]).unwrap().get(0);
+            assert_eq!(
+                after, before,
+                "the savepoint's settings are rolled back too"
+            );
+            random_work(&mut tx, &mut lane, &mut rng, &mut acts, work.steps).unwrap();
+            if context_after {
+                work.context.apply(&mut tx).unwrap();
+            }
+            let xid = current_xid(&mut tx).unwrap();
+            tx.commit().unwrap();
+            worker.accept(&work, xid, lane, acts);
+            *faults.entry((*how, "savepoint rolled back")).or_default() += 1;
+        }
+    }
+    let checked = verify(&mut admin, &worker.records);
+    eprintln!(
+        "cancelled statements: {faults:?}; {} transactions and {} activity rows checked",
+        checked.transactions, checked.activity_rows
+    );
+    assert_eq!(faults.len(), 8);
+}
+
+// ---------------------------------------------------------------------------------------
+// Faults: deadlocks and serialization failures, retried by the application.
+
+/// Inserts items `ids` (named after their id, quantity 0) in one transaction without a
+/// context; returns the model rows and the record of that transaction.
+fn shared_items(c: &mut Client, ids: &[i32]) -> (BTreeMap<i32, Item>, TxRecord) {
+    let mut tx = c.transaction().unwrap();
+    tx.execute(
+        "INSERT INTO item (id, name, qty) SELECT i, 'item ' || i, 0 FROM unnest($1::int[]) AS i",
+        &[&ids],
+    )
+    .unwrap();
+    let xid = current_xid(&mut tx).unwrap();
+    tx.commit().unwrap();
+    let items: BTreeMap<i32, Item> = ids
+        .iter()
+        .map(|id| {
+            let item = Item {
+                name: format!("item {id}"),
+                qty: 0,
+                note: None,
+            };
+            (*id, item)
+        })
+        .collect();
+    let acts = items
+        .iter()
+        .map(|(id, item)| Act::insert("item", Some(json!(id)), item_json(*id, item)))
+        .collect();
+    let record = TxRecord {
+        label: "shared items".to_owned(),
+        xid,
+        context: None,
+        acts,
+    };
+    (items, record)
+}
+
+/// The statement every contender runs: one more unit, and its own name.
+const BUMP: &str = "UPDATE item SET qty = qty + 1, name = $2 WHERE id = $1";
+
+/// The activity of [`BUMP`] of `id` by `name` on `items`, which it updates.
+fn bump_act(items: &mut BTreeMap<i32, Item>, id: i32, name: &str) -> Act {
+    let old = items[&id].clone();
+    let new = Item {
+        name: name.to_owned(),
+        qty: old.qty + 1,
+        ..old.clone()
+    };
+    let changed = diff(&item_json(id, &old), &item_json(id, &new));
+    items.insert(id, new);
+    Act::update("item", Some(json!(id)), item_json(id, &old), changed)
+}
+
+/// One attempt of a deadlock party; returns the quantity of `first` after its bump.
+fn deadlock_attempt(
+    tx: &mut postgres::Transaction<'_>,
+    context: &AuditContext,
+    context_after: bool,
+    (first, second): (i32, i32),
+    event: (i32, i32),
+    barrier: Option<&Barrier>,
+    xid: &mut Option<u64>,
+) -> Result<i32, postgres::Error> {
+    let name = context.actor().unwrap();
+    if !context_after {
+        context.apply(tx)?;
+    }
+    let qty: i32 = tx
+        .query_one(&format!("{BUMP} RETURNING qty"), &[&first, &name])?
+        .get(0);
+    tx.execute(
+        "INSERT INTO event_log (lane, seq, message) VALUES ($1, $2, $3)",
+        &[&event.0, &event.1, &name],
+    )?;
+    *xid = Some(assigned_xid(tx)?);
+    if let Some(barrier) = barrier {
+        barrier.wait();
+    }
+    tx.execute(BUMP, &[&second, &name])?;
+    if context_after {
+        context.apply(tx)?;
+    }
+    Ok(qty)
+}
+
+/// One side of a deadlock: bumps `first`, logs an event, waits for the other side (on
+/// the first attempt only), bumps `second`. Retries on deadlock until it commits (a
+/// retry can deadlock again: it may take a row that the other side was waiting for).
+/// Returns the ids of its failed attempts, the id of the committed one, and the quantity
+/// its bump left in `first` (which orders the two commits).
+fn deadlock_party(
+    url: &str,
+    context: &AuditContext,
+    context_after: bool,
+    rows: (i32, i32),
+    event: (i32, i32),
+    barrier: &Barrier,
+) -> (Vec<u64>, u64, i32) {
+    let mut c = connect(url);
+    // Superuser-only setting: find the deadlock after 50 ms instead of 1 s.
+    c.batch_execute("SET deadlock_timeout = '50ms'").unwrap();
+    let mut failed = Vec::new();
+    for attempt in 0..10 {
+        let mut tx = c.transaction().unwrap();
+        let mut xid = None;
+        let barrier = (attempt == 0).then_some(barrier);
+        let result = deadlock_attempt(
+            &mut tx,
+            context,
+            context_after,
+            rows,
+            event,
+            barrier,
+            &mut xid,
+        );
+        match result.and_then(|qty| tx.commit().map(|()| qty)) {
+            Ok(qty) => return (failed, xid.unwrap(), qty),
+            Err(e) => {
+                assert_eq!(
+                    e.code(),
+                    Some(&SqlState::T_R_DEADLOCK_DETECTED),
+                    "{}",
+                    describe(&e)
+                );
+                failed.extend(xid);
+            }
+        }
+    }
+    panic!("{:?}: still deadlocked after 10 attempts", context.actor());
+}
+
+#[test]
+fn deadlock_victims_are_retried_and_audited_once() {
+    let db = reliability_db("deadlock", false);
+    let mut admin = db.client();
+    let (mut items, setup) = shared_items(&mut admin, &[1, 2]);
+    let mut records = vec![setup];
+    let mut rng = Rng::new(base_seed() ^ 0xDEAD);
+    let mut deadlocks = 0;
+    for round in 0..4i32 {
+        let barrier = Arc::new(Barrier::new(2));
+        let parties: Vec<_> = [(1, 2), (2, 1)]
+            .into_iter()
+            .enumerate()
+            .map(|(side, rows)| {
+                let label = format!("deadlock {round} side {side}");
+                let context = make_context(&mut rng, &label);
+                let context_after = (round as usize + side) % 2 == 1;
+                let (url, barrier) = (db.url().to_owned(), barrier.clone());
+                let event = (10 + side as i32, round);
+                let party = context.clone();
+                let handle = std::thread::spawn(move || {
+                    deadlock_party(&url, &party, context_after, rows, event, &barrier)
+                });
+                (label, context, rows, event, handle)
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for (label, context, rows, event, handle) in parties {
+            let (failed, xid, qty) = handle.join().expect("a deadlock party panicked");
+            outcomes.push((label, context, rows, event, failed, xid, qty));
+        }
+        let failed: Vec<u64> = outcomes.iter().flat_map(|o| o.4.clone()).collect();
+        assert!(!failed.is_empty(), "round {round}: no deadlock");
+        for xid in &failed {
+            assert_left_nothing(&mut admin, *xid, "deadlock victim");
+        }
+        deadlocks += failed.len();
+        // Both committed transactions hold both rows until they commit: the one whose
+        // bump left the lower quantity committed first, and the other saw its rows.
+        outcomes.sort_by_key(|o| o.6);
+        assert_eq!(
+            (outcomes[0].6, outcomes[1].6),
+            (2 * round + 1, 2 * round + 2),
+            "round {round}: each commit bumped both rows once"
+        );
+        for (label, context, (first, second), event, _, xid, _) in outcomes {
+            let acts = vec![
+                bump_act(&mut items, first, &label),
+                Act::insert(
+                    "event_log",
+                    None,
+                    event_json(event.0, event.1, &Some(label.clone())),
+                ),
+                bump_act(&mut items, second, &label),
+            ];
+            records.push(TxRecord {
+                label,
+                xid: Some(xid),
+                context: Some(Ctx::of(&context)),
+                acts,
+            });
+        }
+    }
+    let checked = verify(&mut admin, &records);
+    eprintln!(
+        "deadlocks: {deadlocks} victims retried; {} transactions and {} activity rows checked",
+        checked.transactions, checked.activity_rows
+    );
+}
+
+/// A transaction at `level` with `context` applied first.
+fn start<'a>(
+    c: &'a mut Client,
+    level: IsolationLevel,
+    context: &AuditContext,
+) -> postgres::Transaction<'a> {
+    let mut tx = c
+        .build_transaction()
+        .isolation_level(level)
+        .start()
+        .unwrap();
+    context.apply(&mut tx).unwrap();
+    tx
+}
+
+fn is_serialization_failure(e: &postgres::Error) -> bool {
+    e.code() == Some(&SqlState::T_R_SERIALIZATION_FAILURE)
+}
+
+/// Where the contexts of [`disjoint_serializable_round`] are applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum ContextAt {
+    Nowhere,
+    Before,
+    After,
+}
+
+/// Two SERIALIZABLE transactions on disjoint rows with their statements interleaved: A
+/// bumps items 5 then 7, B bumps 6 then 8, in the order A, B, A, B; then each commits.
+/// They share no row, so neither has a reason to fail. A side that fails anyway (40001)
+/// is retried alone until it commits. Every committed transaction goes to `records`;
+/// returns how many attempts failed.
+fn disjoint_serializable_round(
+    (a, b): (&mut Client, &mut Client),
+    items: &mut BTreeMap<i32, Item>,
+    records: &mut Vec<TxRecord>,
+    label: &str,
+    at: ContextAt,
+    rng: &mut Rng,
+) -> u32 {
+    let labels = [format!("{label} A"), format!("{label} B")];
+    let contexts = [make_context(rng, &labels[0]), make_context(rng, &labels[1])];
+    // The row of each side (A, B) at each step.
+    let steps = [[5, 6], [7, 8]];
+    let mut failures = 0;
+    let mut pending = vec![0, 1];
+    while !pending.is_empty() {
+        assert!(failures < 10, "{label}: no progress");
+        let mut txs: Vec<(usize, postgres::Transaction<'_>)> = Vec::new();
+        let mut clients = [&mut *a, &mut *b].into_iter();
+        for side in &pending {
+            let c = clients.next().unwrap();
+            let mut tx = c
+                .build_transaction()
+                .isolation_level(IsolationLevel::Serializable)
+                .start()
+                .unwrap();
+            if at == ContextAt::Before {
+                contexts[*side].apply(&mut tx).unwrap();
+            }
+            txs.push((*side, tx));
+        }
+        let mut results: Vec<Result<(), postgres::Error>> = txs.iter().map(|_| Ok(())).collect();
+        // Interleaved: A's first row, B's first row, A's second row, B's second row.
+        for step in steps {
+            for ((side, tx), result) in txs.iter_mut().zip(results.iter_mut()) {
+                if result.is_ok() {
+                    let id = step[*side];
+                    *result = tx.execute(BUMP, &[&id, &labels[*side]]).map(|_| ());
+                }
+            }
+        }
+        let mut still = Vec::new();
+        for ((side, mut tx), result) in txs.into_iter().zip(results) {
+            let result = result
+                .and_then(|()| match at {
+                    ContextAt::After => contexts[side].apply(&mut tx),
+                    _ => Ok(()),
+                })
+                .and_then(|()| current_xid(&mut tx))
+                .and_then(|xid| tx.commit().map(|()| xid));
+            match result {
+                Ok(xid) => {
+                    let acts = steps
+                        .iter()
+                        .map(|step| bump_act(items, step[side], &labels[side]))
+                        .collect();
+                    records.push(TxRecord {
+                        label: labels[side].clone(),
+                        xid,
+                        context: (at != ContextAt::Nowhere).then(|| Ctx::of(&contexts[side])),
+                        acts,
+                    });
+                }
+                Err(e) => {
+                    assert!(is_serialization_failure(&e), "{label}: {}", describe(&e));
+                    failures += 1;
+                    still.push(side);
+                }
+            }
+        }
+        pending = still;
+    }
+    failures
+}
+
+#[test]
+fn serialization_failures_are_retried_and_audited_once() {
+    let db = reliability_db("serialization", false);
+    let mut admin = db.client();
+    let (mut items, setup) = shared_items(&mut admin, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    let mut records = vec![setup];
+    let mut rng = Rng::new(base_seed() ^ 0x5E41);
+    let (mut a, mut b) = (db.client(), db.client());
+    let mut faults: BTreeMap<&str, u32> = BTreeMap::new();
+
+    // REPEATABLE READ, lost update: A's snapshot predates B's committed update of the
+    // same row; A's update fails (40001), A retries with a new snapshot.
+    for round in 0..3i32 {
+        let (la, lb) = (format!("rr {round} A"), format!("rr {round} B"));
+        let (ca, cb) = (make_context(&mut rng, &la), make_context(&mut rng, &lb));
+        let mut ta = start(&mut a, IsolationLevel::RepeatableRead, &ca);
+        ta.execute(
+            "INSERT INTO event_log (lane, seq, message) VALUES (20, $1, $2)",
+            &[&round, &la],
+        )
+        .unwrap();
+        let failed_xid = assigned_xid(&mut ta).unwrap();
+        let mut tb = start(&mut b, IsolationLevel::ReadCommitted, &cb);
+        tb.execute(BUMP, &[&1, &lb]).unwrap();
+        let xid = current_xid(&mut tb).unwrap();
+        tb.commit().unwrap();
+        let acts = vec![bump_act(&mut items, 1, &lb)];
+        records.push(TxRecord {
+            label: lb,
+            xid,
+            context: Some(Ctx::of(&cb)),
+            acts,
+        });
+        let err = ta.execute(BUMP, &[&1, &la]).expect_err("a lost update");
+        assert!(is_serialization_failure(&err), "{}", describe(&err));
+        ta.rollback().unwrap();
+        assert_left_nothing(&mut admin, failed_xid, &la);
+        *faults
+            .entry("repeatable read: concurrent update")
+            .or_default() += 1;
+        // The retry.
+        let mut ta = start(&mut a, IsolationLevel::RepeatableRead, &ca);
+        ta.execute(
+            "INSERT INTO event_log (lane, seq, message) VALUES (20, $1, $2)",
+            &[&round, &la],
+        )
+        .unwrap();
+        ta.execute(BUMP, &[&1, &la]).unwrap();
+        let xid = current_xid(&mut ta).unwrap();
+        ta.commit().unwrap();
+        records.push(TxRecord {
+            label: la.clone(),
+            xid,
+            context: Some(Ctx::of(&ca)),
+            acts: vec![
+                Act::insert("event_log", None, event_json(20, round, &Some(la.clone()))),
+                bump_act(&mut items, 1, &la),
+            ],
+        });
+    }
+
+    // SERIALIZABLE, write skew: both read items 3 and 4, each updates one of them. Not
+    // serializable, so one of them fails (at its update or at commit) and is retried
+    // after the other committed.
+    for round in 0..3 {
+        let labels = [format!("ssi {round} A"), format!("ssi {round} B")];
+        let contexts = [
+            make_context(&mut rng, &labels[0]),
+            make_context(&mut rng, &labels[1]),
+        ];
+        let targets = [3, 4];
+        let mut pending: Vec<usize> = vec![0, 1];
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            attempt += 1;
+            assert!(attempt <= 5, "round {round}: no progress");
+            let mut ta = start(&mut a, IsolationLevel::Serializable, &contexts[pending[0]]);
+            let mut tb = (pending.len() == 2)
+                .then(|| start(&mut b, IsolationLevel::Serializable, &contexts[1]));
+            let sum = "SELECT sum(qty) FROM item WHERE id IN (3, 4)";
+            ta.query_one(sum, &[]).unwrap();
+            if let Some(tb) = tb.as_mut() {
+                tb.query_one(sum, &[]).unwrap();
+            }
+            let mut results: Vec<Result<Option<u64>, postgres::Error>> = Vec::new();
+            let first = pending[0];
+            let ra = ta
+                .execute(BUMP, &[&targets[first], &labels[first]])
+                .and_then(|_| current_xid(&mut ta));
+            let rb = tb.as_mut().map(|tb| {
+                tb.execute(BUMP, &[&targets[1], &labels[1]])
+                    .and_then(|_| current_xid(tb))
+            });
+            results.push(ra.and_then(|xid| ta.commit().map(|()| xid)));
+            if let (Some(tb), Some(rb)) = (tb, rb) {
+                results.push(rb.and_then(|xid| tb.commit().map(|()| xid)));
+            }
+            let mut still = Vec::new();
+            for (side, result) in pending.iter().copied().zip(results) {
+                match result {
+                    Ok(xid) => records.push(TxRecord {
+                        label: labels[side].clone(),
+                        xid,
+                        context: Some(Ctx::of(&contexts[side])),
+                        acts: vec![bump_act(&mut items, targets[side], &labels[side])],
+                    }),
+                    Err(e) => {
+                        assert!(is_serialization_failure(&e), "{}", describe(&e));
+                        *faults.entry("serializable: write skew").or_default() += 1;
+                        still.push(side);
+                    }
+                }
+            }
+            assert!(
+                attempt > 1 || still.len() == 1,
+                "round {round}: write skew must fail exactly one side, failed {still:?}"
+            );
+            pending = still;
+        }
+    }
+    // SERIALIZABLE on disjoint rows: no conflict of their own. Without contexts they
+    // never fail; with a context applied after the changes they do (a known defect,
+    // pinned by the ignored test below): such failures are counted, retried, and must be
+    // audited once as well.
+    let mut disjoint: BTreeMap<ContextAt, (u32, u32)> = BTreeMap::new();
+    for at in [ContextAt::Nowhere, ContextAt::Before, ContextAt::After] {
+        for round in 0..5 {
+            let failed = disjoint_serializable_round(
+                (&mut a, &mut b),
+                &mut items,
+                &mut records,
+                &format!("disjoint {at:?} {round}"),
+                at,
+                &mut rng,
+            );
+            let entry = disjoint.entry(at).or_default();
+            entry.0 += 1;
+            entry.1 += failed;
+        }
+    }
+    assert_eq!(
+        disjoint[&ContextAt::Nowhere].1,
+        0,
+        "serializable transactions on disjoint rows, without contexts, do not conflict"
+    );
+    let checked = verify(&mut admin, &records);
+    eprintln!(
+        "serialization failures retried: {faults:?}; disjoint serializable pairs \
+         (rounds, failures caused by the audit context): {disjoint:?}; \
+         {} transactions and {} activity rows checked",
+        checked.transactions, checked.activity_rows
+    );
+    assert_eq!(faults.values().sum::<u32>(), 6);
+}
+
+/// Known defect: under SERIALIZABLE, a context applied after the changes makes two
+/// transactions on disjoint rows conflict, and one of them fails with 40001 ("Canceled
+/// on identification as a pivot, during commit attempt"): 10 pairs of 10 in this test,
+/// against none without a context and none with the context applied first.
+/// `set_context()` then reads `audit.activity` by range (`id > audit.first_activity`,
+/// then checks the xid) to link the earlier activities; with interleaved statements each
+/// transaction's range holds the other's uncommitted rows, so each reads what the other
+/// wrote: a read/write dependency in both directions. Application code that retries
+/// 40001 stays correct (see `serialization_failures_are_retried_and_audited_once`); the
+/// cost is the spurious retries.
+#[test]
+#[ignore = "known defect: set_context() after the changes makes serializable transactions on disjoint rows fail with 40001"]
+fn serializable_transactions_on_disjoint_rows_do_not_fail_because_of_the_audit_context() {
+    let db = reliability_db("ssi_disjoint", false);
+    let mut admin = db.client();
+    let (mut items, setup) = shared_items(&mut admin, &[5, 6, 7, 8]);
+    let mut records = vec![setup];
+    let mut rng = Rng::new(base_seed());
+    let (mut a, mut b) = (db.client(), db.client());
+    let mut failures: BTreeMap<ContextAt, u32> = BTreeMap::new();
+    for at in [ContextAt::Nowhere, ContextAt::Before, ContextAt::After] {
+        for round in 0..10 {
+            *failures.entry(at).or_default() += disjoint_serializable_round(
+                (&mut a, &mut b),
+                &mut items,
+                &mut records,
+                &format!("disjoint {at:?} {round}"),
+                at,
+                &mut rng,
+            );
+        }
+    }
+    verify(&mut admin, &records);
+    assert_eq!(
+        failures.values().sum::<u32>(),
+        0,
+        "serialization failures of transactions on disjoint rows, by context placement \
+         (10 pairs each): {failures:?}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// Known defects found by these tests.
+
+/// Known defect: a context without extra values (`set_context(actor, addr, NULL)`, which
+/// is what `AuditContext` sends when no `.value(..)` was given) is stored in
+/// `transaction.context` as JSON `null` when the row is created by
+/// `transaction_for_context()` (it copies `v_context -> 'context'`, and `->` of a JSON
+/// null is a JSON null, not SQL NULL), but as SQL NULL when a later `set_context()`
+/// updates the row. Readers see `Some(Value::Null)` instead of `None`
+/// (`audit_runtime::Entry::context()` promises them "if any were set"), and `context IS NULL` finds only
+/// some of these rows. The load test counts these rows and reads them as NULL.
+#[test]
+#[ignore = "known defect: an absent context is stored as JSON null by transaction_for_context()"]
+fn a_context_without_extra_values_is_stored_as_sql_null() {
+    let db = reliability_db("context_null", false);
+    let mut c = db.client();
+    c.batch_execute(
+        "BEGIN;
+         SELECT audit.set_context('context first', NULL, NULL);
+         INSERT INTO event_log VALUES (1, 1, 'a');
+         COMMIT;
+         BEGIN;
+         INSERT INTO event_log VALUES (1, 2, 'b');
+         SELECT audit.set_context('context after', NULL, NULL);
+         COMMIT;
+         BEGIN;
+         SELECT audit.set_context('context set twice', NULL, '{\"n\": 1}');
+         INSERT INTO event_log VALUES (1, 3, 'c');
+         SELECT audit.set_context('context set twice', NULL, NULL);
+         COMMIT;",
+    )
+    .unwrap();
+    let stored: Vec<(String, Option<String>)> = c
+        .query(
+            "SELECT actor_id, jsonb_typeof(context) FROM audit.transaction ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        stored,
+        [
+            ("context first".to_owned(), None),
+            ("context after".to_owned(), None),
+            ("context set twice".to_owned(), None),
+        ],
+        "`context` of transactions without extra values (None: SQL NULL)"
+    );
 }
