@@ -1367,12 +1367,12 @@ enum Placement {
     None,
 }
 
-/// One worker: transactions until `deadline`. Returns its committed transactions and
-/// the ids of transactions that must have left nothing.
+/// One worker: transactions until `deadline`, and at least `at_least` of them. Returns
+/// its committed transactions and the ids of transactions that must have left nothing.
 fn load_worker(
     url: &str,
     lane_no: i32,
-    deadline: Instant,
+    (deadline, at_least): (Instant, u64),
     seed: u64,
 ) -> (Vec<TxRecord>, Vec<u64>, LoadStats) {
     let mut client = connect(url);
@@ -1382,7 +1382,7 @@ fn load_worker(
     let mut discarded = Vec::new();
     let mut stats = LoadStats::default();
     let mut n = 0u64;
-    while Instant::now() < deadline {
+    while Instant::now() < deadline || n < at_least {
         n += 1;
         let label = format!("lane {lane_no} tx {n}");
         let snapshot = lane.clone();
@@ -1523,7 +1523,7 @@ fn run_load(seconds: u64) {
         .map(|lane| {
             let url = db.url().to_owned();
             std::thread::spawn(move || {
-                load_worker(&url, lane, deadline, seed ^ ((lane as u64 + 1) * 7919))
+                load_worker(&url, lane, (deadline, 0), seed ^ ((lane as u64 + 1) * 7919))
             })
         })
         .collect();
@@ -1596,8 +1596,7 @@ fn mixed_load_for_a_minute() {
 #[test]
 fn the_checks_report_lost_extra_changed_and_misattributed_rows() {
     let db = reliability_db("checks", false);
-    let deadline = Instant::now() + Duration::from_millis(800);
-    let (records, _, stats) = load_worker(db.url(), 0, deadline, base_seed());
+    let (records, _, stats) = load_worker(db.url(), 0, (Instant::now(), 60), base_seed());
     let mut c = db.client();
     let checked = verify(&mut c, &records);
     let damages = assert_damage_is_detected(&mut c, &records);
@@ -2081,7 +2080,7 @@ fn cancelled_statement(
             .expect_err("the statement times out")
         }
         Cancelled::TimeoutAfterAudit => {
-            c.batch_execute("SET LOCAL statement_timeout = '300ms'; SET LOCAL test.slow = on")
+            c.batch_execute("SET LOCAL statement_timeout = '1s'; SET LOCAL test.slow = on")
                 .unwrap();
             notices.lock().unwrap().clear();
             let err = update_all_items(c, lane).expect_err("the statement times out");
@@ -2407,6 +2406,18 @@ fn deadlock_victims_are_retried_and_audited_once() {
     );
 }
 
+/// Items 1 to 8 and 2,000 more, for the SERIALIZABLE tests, in pages with room to
+/// spare. So that two transactions on different rows do not conflict in the user table
+/// itself: the planner reaches the rows through the primary key even after the table is
+/// analyzed (a sequential scan locks the whole table), and updates stay HOT (a new index
+/// entry lands on a leaf page the other transaction has read).
+fn serializable_items(c: &mut Client) -> (BTreeMap<i32, Item>, TxRecord) {
+    c.batch_execute("ALTER TABLE item SET (fillfactor = 20)")
+        .unwrap();
+    let ids: Vec<i32> = (1..=8).chain(1_000..3_000).collect();
+    shared_items(c, &ids)
+}
+
 /// A transaction at `level` with `context` applied first.
 fn start<'a>(
     c: &'a mut Client,
@@ -2517,7 +2528,7 @@ fn disjoint_serializable_round(
 fn serialization_failures_are_retried_and_audited_once() {
     let db = reliability_db("serialization", false);
     let mut admin = db.client();
-    let (mut items, setup) = shared_items(&mut admin, &[1, 2, 3, 4, 5, 6, 7, 8]);
+    let (mut items, setup) = serializable_items(&mut admin);
     let mut records = vec![setup];
     let mut rng = Rng::new(base_seed() ^ 0x5E41);
     let (mut a, mut b) = (db.client(), db.client());
@@ -2627,8 +2638,8 @@ fn serialization_failures_are_retried_and_audited_once() {
                 }
             }
             assert!(
-                attempt > 1 || still.len() == 1,
-                "round {round}: write skew must fail exactly one side, failed {still:?}"
+                attempt > 1 || !still.is_empty(),
+                "round {round}: the write skew was not prevented"
             );
             pending = still;
         }
@@ -2683,7 +2694,7 @@ fn serialization_failures_are_retried_and_audited_once() {
 fn serializable_transactions_on_disjoint_rows_do_not_fail_because_of_the_audit_context() {
     let db = reliability_db("ssi_disjoint", false);
     let mut admin = db.client();
-    let (mut items, setup) = shared_items(&mut admin, &[5, 6, 7, 8]);
+    let (mut items, setup) = serializable_items(&mut admin);
     let mut records = vec![setup];
     let mut rng = Rng::new(base_seed());
     let (mut a, mut b) = (db.client(), db.client());
