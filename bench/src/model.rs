@@ -45,14 +45,20 @@ pub enum Variant {
     /// A classic generic trigger: one plpgsql function for every table, JSON diff at run
     /// time (what existing tools do).
     Generic,
-    /// Bulk only: no trigger; the same statement writes the activity rows itself with a
-    /// hand-written `INSERT … SELECT`, so this is the cost of storing audit rows at all.
+    /// No trigger; the same statement writes the activity rows itself with a hand-written
+    /// `INSERT … SELECT`, so this is the cost of storing audit rows at all (single-row:
+    /// without a context only).
     Floor,
 }
 
 impl Variant {
-    /// The variants of the single-row measurements.
-    pub const SINGLE_ROW: [Variant; 3] = [Variant::None, Variant::Ours, Variant::Generic];
+    /// The variants of the single-row measurements (the floor without a context only).
+    pub const SINGLE_ROW: [Variant; 4] = [
+        Variant::None,
+        Variant::Ours,
+        Variant::Generic,
+        Variant::Floor,
+    ];
     /// The variants of the bulk measurements.
     pub const BULK: [Variant; 4] = [
         Variant::None,

@@ -18,8 +18,11 @@ pub fn run(
     for verb in Verb::ALL {
         for &clients in &options.clients {
             for context in [false, true] {
+                // The floor stands for storing the rows at all; with a context that
+                // would mean a hand-written transaction row too, which it leaves out.
                 let mut scenario: Vec<SingleRowCell> = variants
                     .iter()
+                    .filter(|&&v| !(context && v == Variant::Floor))
                     .map(|&variant| SingleRowCell {
                         verb,
                         clients,
@@ -31,7 +34,8 @@ pub fn run(
                 for round in 0..options.rounds {
                     // A B C, then B C A, …: no variant always runs first or last.
                     for i in 0..scenario.len() {
-                        let cell = &mut scenario[(i + round) % variants.len()];
+                        let count = scenario.len();
+                        let cell = &mut scenario[(i + round) % count];
                         let tps = measure(db, options, cell, round, notes)?;
                         cell.tps.push(tps);
                     }

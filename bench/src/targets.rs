@@ -61,6 +61,14 @@ pub fn single_ratio(
     )
 }
 
+/// `floor / no audit` single-row TPS: the most a trigger storing the same rows could reach.
+pub fn floor_ratio(report: &Report, verb: Verb, clients: u32, context: bool) -> Option<f64> {
+    Some(
+        tps(report, verb, clients, context, Variant::Floor)?
+            / tps(report, verb, clients, context, Variant::None)?,
+    )
+}
+
 /// The minimum TPS ratio ours/no-audit a single-row cell must reach.
 pub fn min_vs_none(context: bool) -> f64 {
     if context {
@@ -91,9 +99,14 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
     for context in [false, true] {
         let cells = Verb::ALL.iter().flat_map(|&verb| {
             clients.iter().map(move |&n| {
+                // Where measured, the floor of the same cell says how much of the gap
+                // is storing the rows at all.
+                let ceiling = floor_ratio(report, verb, n, context)
+                    .map(|f| format!("; the floor reaches {f:.2}× there"))
+                    .unwrap_or_default();
                 (
                     single_ratio(report, verb, n, context, Variant::None),
-                    format!("{verb}, {n} client{}", plural(n)),
+                    format!("{verb}, {n} client{}{ceiling}", plural(n)),
                 )
             })
         });

@@ -18,30 +18,57 @@ const INSERT_COLUMNS: &str =
 ///
 /// Variables: `n` (a per-client counter, start it with `-D n=0`) and `nclients` (`-D`)
 /// give every client its own stream of keys to delete; `permute` spreads them over the
-/// table so deletes do not walk the heap in order.
+/// table so deletes do not walk the heap in order. For the floor, each statement also
+/// writes its activity row by hand (see [`with_floor`]).
 pub fn pgbench_script(verb: Verb, variant: Variant, context: bool, table_rows: u64) -> String {
     let table = table_of(variant);
+    let statement = |dml: String, old_key: &str, changed: &str| {
+        if variant == Variant::Floor {
+            with_floor(verb, variant, &dml, old_key, changed)
+        } else {
+            dml
+        }
+    };
     let dml = match verb {
         Verb::Insert => format!(
-            "\\set r random(1, 1000000)\n\
-             INSERT INTO {table} ({INSERT_COLUMNS})\n\
-             VALUES ('Product ' || :r::text, 'SKU-' || :r::text, :r::integer % 500, 19.99, true,\n\
-             now(), '{{\"color\": \"red\", \"size\": 3}}', 'internal note');\n"
+            "\\set r random(1, 1000000)\n{};\n",
+            statement(
+                format!(
+                    "INSERT INTO {table} ({INSERT_COLUMNS})\n\
+                     VALUES ('Product ' || :r::text, 'SKU-' || :r::text, :r::integer % 500, 19.99, true,\n\
+                     now(), '{{\"color\": \"red\", \"size\": 3}}', 'internal note')"
+                ),
+                "",
+                ""
+            )
         ),
         // One or two columns, as web forms change them.
         Verb::Update => format!(
             "\\set id random(1, {table_rows})\n\
              \\set both random(0, 1)\n\
              \\if :both\n\
-             UPDATE {table} SET price = price + 0.01, updated_at = now() WHERE id = :id;\n\
+             {};\n\
              \\else\n\
-             UPDATE {table} SET quantity = quantity + 1 WHERE id = :id;\n\
-             \\endif\n"
+             {};\n\
+             \\endif\n",
+            statement(
+                format!(
+                    "UPDATE {table} SET price = price + 0.01, updated_at = now() WHERE id = :id"
+                ),
+                "id = :id",
+                "'price', n.price, 'updated_at', n.updated_at",
+            ),
+            statement(
+                format!("UPDATE {table} SET quantity = quantity + 1 WHERE id = :id"),
+                "id = :id",
+                "'quantity', n.quantity",
+            ),
         ),
         Verb::Delete => format!(
             "\\set n :n + 1\n\
              \\set id 1 + permute(:client_id + (:n - 1) * :nclients, {table_rows})\n\
-             DELETE FROM {table} WHERE id = :id;\n"
+             {};\n",
+            statement(format!("DELETE FROM {table} WHERE id = :id"), "", "")
         ),
     };
     if !context {
@@ -55,6 +82,42 @@ pub fn pgbench_script(verb: Verb, variant: Variant, context: bool, table_rows: u
         Variant::Generic => context_call(install::generic::SCHEMA),
     };
     format!("\\set actor random(1, 1000)\nBEGIN;\n{set_context}\n{dml}END;\n")
+}
+
+/// `dml` followed, in the same statement, by a hand-written `INSERT … SELECT` of the
+/// activity rows it makes: the floor, the cost of storing those rows at all. For an
+/// UPDATE, `old_rows` selects the rows before the change (the statement's snapshot) and
+/// `changed` lists the `key, value` pairs of the columns it sets: the floor knows them,
+/// so it compares nothing.
+fn with_floor(verb: Verb, variant: Variant, dml: &str, old_rows: &str, changed: &str) -> String {
+    let table = table_of(variant);
+    let activity = format!(
+        "INSERT INTO {}.activity (schema_name, table_name, relid, issued_at,
+             native_transaction_id, verb, object_id, old_data, changed_data)
+         SELECT 'public', '{name}', '{table}'::regclass, statement_timestamp(),
+                pg_current_xact_id(),",
+        install::floor::SCHEMA,
+        name = table_name_of(variant),
+    );
+    match verb {
+        Verb::Insert => format!(
+            "WITH n AS ({dml} RETURNING *)
+             {activity} 'insert', to_jsonb(n.id), NULL, to_jsonb(n) - '{EXCLUDED_COLUMN}'
+               FROM n"
+        ),
+        Verb::Update => format!(
+            "WITH o AS (SELECT * FROM {table} WHERE {old_rows}),
+                  n AS ({dml} RETURNING {table}.*)
+             {activity} 'update', to_jsonb(n.id), to_jsonb(o) - '{EXCLUDED_COLUMN}',
+                    jsonb_build_object({changed})
+               FROM n JOIN o ON o.id = n.id"
+        ),
+        Verb::Delete => format!(
+            "WITH o AS ({dml} RETURNING *)
+             {activity} 'delete', to_jsonb(o.id), to_jsonb(o) - '{EXCLUDED_COLUMN}', NULL
+               FROM o"
+        ),
+    }
 }
 
 /// The web-request case: who acts, from where, and a request id.
@@ -92,41 +155,19 @@ pub fn bulk_statement(verb: Verb, variant: Variant, rows: u64, table_rows: u64) 
           WHERE id BETWEEN {lo} AND {hi}"
     );
     let delete = format!("DELETE FROM {table} WHERE id BETWEEN {lo} AND {hi}");
-    if variant != Variant::Floor {
-        return match verb {
-            Verb::Insert => insert,
-            Verb::Update => update,
-            Verb::Delete => delete,
-        };
-    }
-    let activity = format!(
-        "INSERT INTO {}.activity (schema_name, table_name, relid, issued_at,
-             native_transaction_id, verb, object_id, old_data, changed_data)
-         SELECT 'public', '{name}', '{table}'::regclass, statement_timestamp(),
-                pg_current_xact_id(),",
-        install::floor::SCHEMA,
-        name = table_name_of(variant),
-    );
-    match verb {
-        Verb::Insert => format!(
-            "WITH n AS ({insert} RETURNING *)
-             {activity} 'insert', to_jsonb(n.id), NULL, to_jsonb(n) - '{EXCLUDED_COLUMN}'
-               FROM n"
+    let (dml, old_rows, changed) = match verb {
+        Verb::Insert => (insert, String::new(), ""),
+        Verb::Update => (
+            update,
+            format!("id BETWEEN {lo} AND {hi}"),
+            "'quantity', n.quantity, 'updated_at', n.updated_at",
         ),
-        // The floor knows which columns the statement changes, so it writes them
-        // directly instead of comparing anything.
-        Verb::Update => format!(
-            "WITH o AS (SELECT * FROM {table} WHERE id BETWEEN {lo} AND {hi}),
-                  n AS ({update} RETURNING {table}.*)
-             {activity} 'update', to_jsonb(n.id), to_jsonb(o) - '{EXCLUDED_COLUMN}',
-                    jsonb_build_object('quantity', n.quantity, 'updated_at', n.updated_at)
-               FROM n JOIN o ON o.id = n.id"
-        ),
-        Verb::Delete => format!(
-            "WITH o AS ({delete} RETURNING *)
-             {activity} 'delete', to_jsonb(o.id), to_jsonb(o) - '{EXCLUDED_COLUMN}', NULL
-               FROM o"
-        ),
+        Verb::Delete => (delete, String::new(), ""),
+    };
+    if variant == Variant::Floor {
+        with_floor(verb, variant, &dml, &old_rows, changed)
+    } else {
+        dml
     }
 }
 
