@@ -942,8 +942,6 @@ struct Recorded {
     /// Transaction rows: id -> (xid, context).
     transactions: HashMap<i64, (u64, Ctx)>,
     activity_rows: usize,
-    /// Transaction rows whose `context` is JSON null (see the known defect below).
-    json_null_contexts: usize,
 }
 
 fn read_recorded<C: GenericClient>(c: &mut C) -> Recorded {
@@ -977,7 +975,6 @@ fn read_recorded<C: GenericClient>(c: &mut C) -> Recorded {
             .or_default()
             .push((act, r.get(6)));
     }
-    let mut json_null_contexts = 0;
     let transactions = c
         .query(
             "SELECT id, native_transaction_id::text, actor_id, client_addr, context
@@ -989,18 +986,10 @@ fn read_recorded<C: GenericClient>(c: &mut C) -> Recorded {
         .map(|r| {
             let xid: String = r.get(1);
             let values: Option<Value> = r.get(4);
-            // Known defect, reported and pinned by
-            // `a_context_without_extra_values_is_stored_as_sql_null` below: a row created
-            // by the triggers stores "no extra values" as JSON null, not SQL NULL.
-            // Counted, and otherwise treated as NULL, so that the load checks everything
-            // else.
-            if values == Some(Value::Null) {
-                json_null_contexts += 1;
-            }
             let ctx = Ctx {
                 actor: r.get(2),
                 addr: r.get(3),
-                values: values.filter(|v| !v.is_null()),
+                values,
             };
             (r.get(0), (xid.parse().unwrap(), ctx))
         })
@@ -1009,7 +998,6 @@ fn read_recorded<C: GenericClient>(c: &mut C) -> Recorded {
         by_xid,
         transactions,
         activity_rows,
-        json_null_contexts,
     }
 }
 
@@ -1122,7 +1110,6 @@ struct Checked {
     transactions: usize,
     with_context: usize,
     activity_rows: usize,
-    json_null_contexts: usize,
 }
 
 /// Compares the audit tables with `records`, the committed transactions, row for row:
@@ -1152,10 +1139,7 @@ fn verify(c: &mut Client, records: &[TxRecord]) -> Checked {
 fn compare<C: GenericClient>(c: &mut C, records: &[TxRecord]) -> Result<Checked, Vec<String>> {
     let mut recorded = read_recorded(c);
     let mut errors: Vec<String> = Vec::new();
-    let mut checked = Checked {
-        json_null_contexts: recorded.json_null_contexts,
-        ..Checked::default()
-    };
+    let mut checked = Checked::default();
     let mut seen_xids = std::collections::HashSet::new();
     let mut transactions_by_xid: HashMap<u64, Vec<(i64, Ctx)>> = HashMap::new();
     for (id, (xid, ctx)) in &recorded.transactions {
@@ -1544,13 +1528,12 @@ fn run_load(seconds: u64) {
     eprintln!(
         "mixed load, {WORKERS} workers, {seconds} s, seed {seed:#x}: {stats:?}; \
          checked {} committed transactions ({} with a transaction row) and {} activity rows, \
-         {} discarded transactions left nothing; {} transaction rows with a JSON null \
-         context (known defect); load {seconds} s, checks {:.1} s, {:.1} s in all",
+         {} discarded transactions left nothing; load {seconds} s, checks {:.1} s, {:.1} s \
+         in all",
         checked.transactions,
         checked.with_context,
         checked.activity_rows,
         discarded.len(),
-        checked.json_null_contexts,
         load_done.elapsed().as_secs_f64(),
         started.elapsed().as_secs_f64()
     );
@@ -2732,14 +2715,11 @@ fn serializable_transactions_on_disjoint_rows_do_not_fail_because_of_the_audit_c
 
 /// Known defect: a context without extra values (`set_context(actor, addr, NULL)`, which
 /// is what `AuditContext` sends when no `.value(..)` was given) is stored in
-/// `transaction.context` as JSON `null` when the row is created by
-/// `transaction_for_context()` (it copies `v_context -> 'context'`, and `->` of a JSON
-/// null is a JSON null, not SQL NULL), but as SQL NULL when a later `set_context()`
-/// updates the row. Readers see `Some(Value::Null)` instead of `None`
-/// (`audit_runtime::Entry::context()` promises them "if any were set"), and `context IS NULL` finds only
-/// some of these rows. The load test counts these rows and reads them as NULL.
+/// `transaction.context` is SQL NULL whether the row was created by
+/// `transaction_for_context()` (which reads `v_context -> 'context'`, a JSON null) or
+/// updated by a later `set_context()`, so `Entry::context()` is `None` and
+/// `context IS NULL` finds every such row.
 #[test]
-#[ignore = "known defect: an absent context is stored as JSON null by transaction_for_context()"]
 fn a_context_without_extra_values_is_stored_as_sql_null() {
     let db = reliability_db("context_null", false);
     let mut c = db.client();

@@ -102,8 +102,10 @@ $function$;
 CREATE OR REPLACE FUNCTION "audit"."suspend"() RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
+DECLARE
+    v_ignored pg_catalog.text;
 BEGIN
-    PERFORM pg_catalog.set_config('audit.suspended', "audit"."suspension_token"(), true);
+    v_ignored := pg_catalog.set_config('audit.suspended', "audit"."suspension_token"(), true);
 END
 $function$;
 
@@ -132,7 +134,11 @@ BEGIN
             pg_catalog.now(),
             (v_context OPERATOR(pg_catalog.->>) 'client_addr')::pg_catalog.inet,
             (v_context OPERATOR(pg_catalog.->>) 'actor_id')::bigint,
-            v_context OPERATOR(pg_catalog.->) 'context'
+            -- set_context() keeps an absent context as JSON null: store SQL NULL, as
+            -- it does when it updates the row.
+            CASE WHEN pg_catalog.jsonb_typeof(v_context OPERATOR(pg_catalog.->) 'context') OPERATOR(pg_catalog.=) 'null'
+                 THEN NULL
+                 ELSE v_context OPERATOR(pg_catalog.->) 'context' END
         )
         RETURNING "id" INTO v_id;
     END IF;
@@ -159,9 +165,12 @@ DECLARE
     v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id_if_assigned();
     v_first pg_catalog.text;
     v_id bigint;
+    v_actor bigint;
+    v_ignored pg_catalog.text;
 BEGIN
-    PERFORM set_context.actor_id::bigint;
-    PERFORM pg_catalog.set_config('audit.context', v_context, true);
+    -- Assignments, not PERFORM: evaluated as simple expressions, without a query each.
+    v_actor := set_context.actor_id::bigint;
+    v_ignored := pg_catalog.set_config('audit.context', v_context, true);
     -- No transaction id yet: nothing was written, so there is nothing to link. A
     -- read-only transaction cannot have audited changes either.
     IF v_xid IS NULL
@@ -169,7 +178,7 @@ BEGIN
         RETURN;
     END IF;
     UPDATE "audit"."transaction" AS t
-       SET "actor_id" = set_context.actor_id::bigint,
+       SET "actor_id" = v_actor,
            "client_addr" = set_context.client_addr,
            "context" = set_context.context
      WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) v_xid

@@ -15,6 +15,7 @@ AS $function$
 #variable_conflict use_variable
 DECLARE
     v_context pg_catalog.text;
+    v_ignored pg_catalog.text;
 BEGIN
     -- Suspended by "audit"."suspend"() in this transaction? A value set any other way does
     -- not match the signed token and is ignored.
@@ -29,7 +30,7 @@ BEGIN
         -- later set_context() can link them.
         v_context := NULL;
         IF COALESCE(pg_catalog.current_setting('audit.first_activity', true), '') OPERATOR(pg_catalog.=) '' THEN
-            PERFORM pg_catalog.set_config(
+            v_ignored := pg_catalog.set_config(
                 'audit.first_activity',
                 COALESCE(pg_catalog.pg_sequence_last_value('"audit"."activity_id_seq"'::pg_catalog.regclass), 0)::pg_catalog.text,
                 true
@@ -75,6 +76,7 @@ AS $function$
 #variable_conflict use_variable
 DECLARE
     v_context pg_catalog.text;
+    v_ignored pg_catalog.text;
 BEGIN
     -- Suspended by "audit"."suspend"() in this transaction? A value set any other way does
     -- not match the signed token and is ignored.
@@ -89,7 +91,7 @@ BEGIN
         -- later set_context() can link them.
         v_context := NULL;
         IF COALESCE(pg_catalog.current_setting('audit.first_activity', true), '') OPERATOR(pg_catalog.=) '' THEN
-            PERFORM pg_catalog.set_config(
+            v_ignored := pg_catalog.set_config(
                 'audit.first_activity',
                 COALESCE(pg_catalog.pg_sequence_last_value('"audit"."activity_id_seq"'::pg_catalog.regclass), 0)::pg_catalog.text,
                 true
@@ -209,6 +211,8 @@ CREATE TRIGGER "audit_update"
 CREATE OR REPLACE FUNCTION "audit"."public.tag:key_change"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
+DECLARE
+    v_ignored pg_catalog.text;
 BEGIN
     IF pg_catalog.current_setting('audit.suspended', true) OPERATOR(pg_catalog.<>) '' THEN
         IF pg_catalog.current_setting('audit.suspended', true) OPERATOR(pg_catalog.=) "audit"."suspension_token"() THEN
@@ -217,7 +221,7 @@ BEGIN
     END IF;
     INSERT INTO "audit"."key_change" ("native_transaction_id", "relid", "old_key", "new_key")
     VALUES (pg_catalog.pg_current_xact_id(), '"public"."tag"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.to_jsonb(OLD."id"), pg_catalog.to_jsonb(NEW."id"));
-    PERFORM pg_catalog.set_config('audit.key_changes', 'pending', true);
+    v_ignored := pg_catalog.set_config('audit.key_changes', 'pending', true);
     RETURN NEW;
 END
 $function$;
@@ -237,6 +241,7 @@ AS $function$
 #variable_conflict use_variable
 DECLARE
     v_context pg_catalog.text;
+    v_ignored pg_catalog.text;
 BEGIN
     -- Suspended by "audit"."suspend"() in this transaction? A value set any other way does
     -- not match the signed token and is ignored.
@@ -251,7 +256,7 @@ BEGIN
         -- later set_context() can link them.
         v_context := NULL;
         IF COALESCE(pg_catalog.current_setting('audit.first_activity', true), '') OPERATOR(pg_catalog.=) '' THEN
-            PERFORM pg_catalog.set_config(
+            v_ignored := pg_catalog.set_config(
                 'audit.first_activity',
                 COALESCE(pg_catalog.pg_sequence_last_value('"audit"."activity_id_seq"'::pg_catalog.regclass), 0)::pg_catalog.text,
                 true
