@@ -47,6 +47,25 @@
 //!
 //! Errors print readably from `unwrap()`: [`Error`]'s `Debug` is its `Display`.
 //!
+//! Build scripts are compiled in the `dev` profile, unoptimized. Generation renders and
+//! formats about 30 KB of Rust per 20-column table, so for large schemas (hundreds of
+//! tables) optimize the generator and the crates it spends its time in; a rebuild with
+//! nothing changed does not render again either way:
+//!
+//! ```toml
+//! # Cargo.toml of your workspace
+//! [profile.dev.package.audit-codegen]
+//! opt-level = 3
+//! [profile.dev.package.syn]
+//! opt-level = 3
+//! [profile.dev.package.proc-macro2]
+//! opt-level = 3
+//! [profile.dev.package.quote]
+//! opt-level = 3
+//! [profile.dev.package.prettyplease]
+//! opt-level = 3
+//! ```
+//!
 //! The generated code needs only the `audit-runtime` crate, which also sets who is acting
 //! for a transaction and answers the history questions.
 #![warn(missing_docs)]
