@@ -1,6 +1,8 @@
 //! The clean compile time of what a user's crate adds to its build: audit-codegen (with
-//! default features) as a build-dependency. Built in a throw-away crate with its own
-//! target directory, so nothing cached by this workspace is reused.
+//! default features) as a build-dependency, with the dev-profile optimization of the
+//! generator that its docs recommend (and that the code generation timing assumes).
+//! Built in a throw-away crate with its own target directory, so nothing cached by this
+//! workspace is reused.
 
 use crate::model::CompileTime;
 use crate::options::workspace_root;
@@ -25,8 +27,9 @@ fn write_probe(dir: &std::path::Path) -> Result<(), String> {
         format!(
             "[package]\nname = \"audit-compile-probe\"\nversion = \"0.0.0\"\nedition = \"2024\"\n\
              publish = false\n\n[workspace]\n\n[build-dependencies]\n\
-             audit-codegen = {{ path = {:?} }}\n",
-            codegen.display().to_string()
+             audit-codegen = {{ path = {:?} }}\n\n{}",
+            codegen.display().to_string(),
+            generator_profile()
         ),
     )
     .map_err(io)?;
@@ -42,6 +45,24 @@ fn write_probe(dir: &std::path::Path) -> Result<(), String> {
     // (cargo drops what the probe does not use) and lets the build work offline.
     std::fs::copy(workspace_root().join("Cargo.lock"), dir.join("Cargo.lock")).map_err(io)?;
     Ok(())
+}
+
+/// The `[profile.dev.package.*]` sections of this workspace's Cargo.toml: the ones
+/// audit-codegen's docs tell users to copy.
+fn generator_profile() -> String {
+    let manifest = std::fs::read_to_string(workspace_root().join("Cargo.toml")).unwrap_or_default();
+    let mut out = String::new();
+    let mut copying = false;
+    for line in manifest.lines() {
+        if line.starts_with('[') {
+            copying = line.starts_with("[profile.dev.package.");
+        }
+        if copying {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
 }
 
 fn build(dir: &std::path::Path) -> Result<CompileTime, String> {

@@ -46,7 +46,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             out: workspace_root().join("BENCHMARKS.md"),
-            duration: Duration::from_secs(3),
+            duration: Duration::from_secs(2),
             transactions: None,
             rounds: 3,
             table_rows: 100_000,
@@ -56,7 +56,7 @@ impl Default for Options {
             codegen_columns: 20,
             database: true,
             codegen: true,
-            compile_time: false,
+            compile_time: true,
             synchronous_commit: false,
             quick: false,
         }
@@ -73,6 +73,7 @@ impl Options {
             table_rows: 5_000,
             bulk_rows: 1_000,
             codegen_tables: 50,
+            compile_time: false,
             quick: true,
             ..Self::default()
         }
@@ -93,6 +94,7 @@ impl Options {
             match arg.as_str() {
                 "--quick" => {}
                 "--compile-time" => options.compile_time = true,
+                "--no-compile-time" => options.compile_time = false,
                 "--synchronous-commit" => options.synchronous_commit = true,
                 "--no-codegen" => options.codegen = false,
                 "--no-db" => options.database = false,
@@ -155,7 +157,7 @@ usage: cargo run --release -p audit-bench -- [options]
 
   --out FILE            report file (default: BENCHMARKS.md at the workspace root)
   --quick               smoke mode: 1 round, 100 transactions per client, small tables
-  --duration SECS       seconds per pgbench measurement (default 3)
+  --duration SECS       seconds per pgbench measurement (default 2)
   --transactions N      run N transactions per pgbench client instead of a duration
   --rounds N            rounds of every measurement, medians reported (default 3)
   --rows N              rows of the benchmark table (default 100000)
@@ -167,7 +169,9 @@ usage: cargo run --release -p audit-bench -- [options]
   --synchronous-commit  keep the server's synchronous_commit in the benchmark database
                         (default: off there, so the figures show the cost of auditing
                         rather than the disk's flush latency)
-  --compile-time        also time a clean build of audit-codegen as a build-dependency
+  --compile-time        time a clean build of audit-codegen as a build-dependency
+                        (on by default, off with --quick)
+  --no-compile-time     skip it
                         (several minutes on 2 cores)
 
 The database server is DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);

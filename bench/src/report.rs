@@ -196,7 +196,10 @@ fn bulk(out: &mut String, report: &Report) {
 fn codegen(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
-        "## Code generation (debug build, as build scripts run)\n"
+        "## Code generation (dev profile, as build scripts run)\n\n\
+         The generator and the crates it spends its time in (syn, proc-macro2, quote, \
+         prettyplease) at `opt-level = 3`, as this workspace's Cargo.toml sets and \
+         audit-codegen's docs recommend for applications; everything else unoptimized.\n"
     );
     match &report.codegen {
         None => {
@@ -254,7 +257,7 @@ fn compile_time(out: &mut String, report: &Report) {
         None => {
             let _ = writeln!(
                 out,
-                "Not measured in this run (it takes minutes; pass `--compile-time`).\n"
+                "Not measured in this run (`--no-compile-time` or `--quick`).\n"
             );
         }
         Some(Err(e)) => {
@@ -264,7 +267,8 @@ fn compile_time(out: &mut String, report: &Report) {
             let _ = writeln!(
                 out,
                 "Clean `cargo build` (debug) of a new crate with `audit-codegen` (default \
-                 features) as its only build-dependency, own target directory, {} jobs: \
+                 features) as its only build-dependency and the same `opt-level = 3` for the \
+                 generator's crates, own target directory, {} jobs: \
                  **{:.1} s**, {} crates compiled.\n",
                 report.machine.cpus,
                 c.wall.as_secs_f64(),
