@@ -21,9 +21,12 @@
 //! `time`, `timestamp` and `timestamptz` columns use `audit_runtime::types::time`
 //! (enable audit-runtime's `time` feature); `timetz` stays chrono-based.
 //!
-//! Overrides: `spec.rust.type_overrides` replaces the mapping of a SQL type everywhere;
-//! a column override's `rust_type` is used verbatim for the row field (nullability
-//! included: write `Option<…>` yourself) and its attributes are added to the row field.
+//! Overrides: `spec.rust.type_overrides` replaces the mapping of a SQL type everywhere
+//! (an override of a built-in type's name, `numeric`, covers its spellings with
+//! modifiers, `numeric(8,3)`, unless one is overridden itself; columns of a NOT NULL
+//! domain stay out of `Option` when the domain is overridden); a column override's
+//! `rust_type` is used verbatim for the row field (nullability included: write
+//! `Option<…>` yourself) and its attributes are added to the row field.
 //! Override types must implement `Debug`, `Clone`, `PartialEq` and serde's traits.
 //!
 //! Schema evolution: keys of dropped columns are ignored; a nullable column absent from

@@ -145,8 +145,12 @@ impl<'a> TypeMapper<'a> {
         what: &str,
         warnings: &mut Vec<String>,
     ) -> Result<Mapped> {
-        if let Some((_, rust)) = self.overrides.iter().find(|(sql, _)| sql == type_name) {
-            return Self::parse_override(rust, &format!("type `{type_name}`"));
+        if let Some(rust) = self.override_for(type_name) {
+            let mut mapped = Self::parse_override(rust, &format!("type `{type_name}`"))?;
+            // The override replaces the Rust type, not the column's nullability: a NOT
+            // NULL domain keeps its columns out of `Option` as it does without one.
+            mapped.domain_not_null = self.domain_not_null(type_name);
+            return Ok(mapped);
         }
         match self.schema.resolve_type(type_name) {
             TypeRef::Array(element) => {
@@ -207,6 +211,31 @@ impl<'a> TypeMapper<'a> {
         }
     }
 
+    /// The override for `type_name`: the one for its exact spelling, else, for a
+    /// built-in type with modifiers (`numeric(8,3)`), the one for its base name
+    /// (`numeric`), which the manifest accepts as standing for every such column.
+    fn override_for(&self, type_name: &str) -> Option<&'a str> {
+        let overrides: &'a [(String, String)] = self.overrides;
+        let find = |name: &str| {
+            overrides
+                .iter()
+                .find(|(sql, _)| sql == name)
+                .map(|(_, rust)| rust.as_str())
+        };
+        find(type_name).or_else(|| match self.schema.resolve_type(type_name) {
+            TypeRef::Builtin(name) => find(&base_name(name)),
+            _ => None,
+        })
+    }
+
+    /// Whether `type_name` is a domain with `NOT NULL` somewhere in its chain of domains.
+    fn domain_not_null(&self, type_name: &str) -> bool {
+        match self.schema.resolve_type(type_name) {
+            TypeRef::Domain(d) => !d.nullable || self.domain_not_null(&d.base_type),
+            _ => false,
+        }
+    }
+
     fn user(&mut self, key: &str, schema: &str, name: &str, eq: bool) -> Mapped {
         let rust = self
             .user_names
@@ -225,7 +254,73 @@ impl<'a> TypeMapper<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::base_name;
+    use super::{TypeMapper, base_name};
+    use crate::model::{DomainType, Schema};
+    use crate::spec::TimeCrate;
+
+    /// What `type_name` maps to with `overrides`, as text, and whether a NOT NULL domain
+    /// keeps the column out of `Option`.
+    fn mapped(schema: &Schema, overrides: &[(String, String)], type_name: &str) -> (String, bool) {
+        let mut mapper = TypeMapper::new(schema, overrides, TimeCrate::Chrono);
+        let mapped = mapper.map(type_name, "column", &mut Vec::new()).unwrap();
+        (mapped.tokens.to_string(), mapped.domain_not_null)
+    }
+
+    #[test]
+    fn base_type_overrides_apply_to_types_with_modifiers() {
+        let schema = Schema::default();
+        let overrides = vec![("numeric".to_owned(), "my::Decimal".to_owned())];
+        for type_name in ["numeric", "numeric(8,3)"] {
+            assert_eq!(mapped(&schema, &overrides, type_name).0, "my :: Decimal");
+        }
+        assert_eq!(
+            mapped(&schema, &overrides, "numeric(8,3)[]").0,
+            ":: audit_runtime :: types :: Array < my :: Decimal >"
+        );
+        // An override of the exact spelling wins over the base name's.
+        let both = vec![
+            ("numeric".to_owned(), "my::Decimal".to_owned()),
+            ("numeric(8,3)".to_owned(), "my::Grams".to_owned()),
+        ];
+        assert_eq!(mapped(&schema, &both, "numeric(8,3)").0, "my :: Grams");
+        assert_eq!(mapped(&schema, &both, "numeric(12,2)").0, "my :: Decimal");
+    }
+
+    #[test]
+    fn overridden_not_null_domains_stay_not_null() {
+        let domain = |name: &str, base: &str, nullable: bool| DomainType {
+            schema: "public".to_owned(),
+            name: name.to_owned(),
+            base_type: base.to_owned(),
+            nullable,
+            default: None,
+        };
+        let schema = Schema {
+            domains: vec![
+                domain("cents", "bigint", false),
+                domain("price", "public.cents", true),
+                domain("note", "text", true),
+            ],
+            ..Schema::default()
+        };
+        let overrides = vec![
+            ("public.cents".to_owned(), "my::Cents".to_owned()),
+            ("public.price".to_owned(), "my::Price".to_owned()),
+            ("public.note".to_owned(), "my::Note".to_owned()),
+        ];
+        assert_eq!(
+            mapped(&schema, &overrides, "public.cents"),
+            ("my :: Cents".to_owned(), true)
+        );
+        assert_eq!(
+            mapped(&schema, &overrides, "public.price"),
+            ("my :: Price".to_owned(), true)
+        );
+        assert_eq!(
+            mapped(&schema, &overrides, "public.note"),
+            ("my :: Note".to_owned(), false)
+        );
+    }
 
     #[test]
     fn type_modifiers_are_dropped() {

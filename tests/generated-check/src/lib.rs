@@ -18,3 +18,33 @@ pub mod kitchen_sink_time {
 pub mod roundtrip {
     audit_runtime::include_audit!();
 }
+
+/// The cases of `tests/fixtures/rust_cases`, one module each, rendered from their DDL
+/// and manifest (their snapshots are checked by `tests/tests/rust_snapshots.rs`).
+pub mod rust_cases {
+    include!(concat!(env!("OUT_DIR"), "/rust_cases.rs"));
+}
+
+/// The application types the `overrides` case maps a SQL type and a column to, defined
+/// as an application would.
+pub mod custom_types {
+    use audit_runtime::codegen::serde::{Deserialize, Serialize};
+
+    /// An amount of money in cents (the domain `public.cents`).
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(crate = "audit_runtime::codegen::serde", transparent)]
+    pub struct Cents(pub i64);
+
+    /// A decimal number (every `numeric`), standing in for a decimal crate's type.
+    #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+    #[serde(crate = "audit_runtime::codegen::serde", transparent)]
+    pub struct Decimal(pub f64);
+
+    /// The product details recorded in a `jsonb` column.
+    #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+    #[serde(crate = "audit_runtime::codegen::serde", default)]
+    pub struct Details {
+        /// The colour, if known.
+        pub colour: Option<String>,
+    }
+}
