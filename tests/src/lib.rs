@@ -158,6 +158,73 @@ pub fn pg_dump_schema(db: &TestDb) -> String {
     String::from_utf8(output.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
 }
 
+/// A scratch directory under the system temporary directory, named uniquely from
+/// `label` and removed (with everything in it) when this value is dropped.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    /// Creates an empty directory.
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "audit-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        Self { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `contents` to `relative` (creating its directories) and returns its path.
+    pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.path.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path
+    }
+
+    /// The files of `relative` (a directory), sorted by name.
+    pub fn files(&self, relative: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path.join(relative))
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs `file` with `psql -X -q -v ON_ERROR_STOP=1` against `url`, the way users apply
+/// plain migrations. `Err` holds psql's error output.
+pub fn psql_file(url: &str, file: &Path) -> Result<(), String> {
+    let output = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(file)
+        .output()
+        .expect("psql must be installed (it ships with the PostgreSQL client)");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
 /// The DDL of the audit schema the reference triggers write to: `audit.transaction` and
 /// `audit.activity` exactly as the data contract (DESIGN.md §5) describes them.
 pub const REFERENCE_AUDIT_SCHEMA: &str = "
