@@ -198,15 +198,11 @@ fn exercise(client: &mut Client, names: &[String], tables: &[HostileTable]) {
     )
     .unwrap();
     let home = format!(
-        "ROW({})::{}.{}",
-        attributes(names)
-            .iter()
-            .map(|n| ql(n))
-            .collect::<Vec<_>>()
-            .join(", "),
+        "ROW($3::text, $4::text, $5::text, $6::text)::{}.{}",
         qi(SCHEMA),
         qi(COMPOSITE)
     );
+    let parts = attributes(names);
     for t in tables {
         let table = format!("{}.{}", qi(&t.schema), qi(&t.name));
         let (column, excluded) = (qi(&t.column), qi(&t.excluded));
@@ -218,7 +214,7 @@ fn exercise(client: &mut Client, names: &[String], tables: &[HostileTable]) {
                 qi(SCHEMA),
                 qi(ENUM)
             ),
-            &[&t.column, &t.label],
+            &[&t.column, &t.label, parts[0], parts[1], parts[2], parts[3]],
         )
         .unwrap_or_else(|e| panic!("insert into {table}: {}", describe(&e)));
         tx.execute(
@@ -379,9 +375,14 @@ fn hostile_names_are_audited_faithfully_from_the_live_database_and_from_pg_dump(
     let tables = hostile_tables(&names);
     let setup = setup_sql(&names, &tables);
 
-    // Live source, installed with batch_execute in one transaction.
+    // Live source, installed with batch_execute in one transaction. The triggers are
+    // compiled in a session with standard_conforming_strings off, where a plain literal
+    // holding a backslash would read differently.
     let live_db = TestDb::with_sql("hostile_live", &setup);
     let mut admin = live_db.client();
+    admin
+        .batch_execute("SET standard_conforming_strings = off")
+        .unwrap();
     let live_schema = audit_codegen::source::live::introspect(&mut admin).unwrap();
     let spec = hostile_spec(&live_schema, &tables);
     let before = bystanders(&mut admin);
@@ -410,6 +411,18 @@ fn hostile_names_are_audited_faithfully_from_the_live_database_and_from_pg_dump(
         .collect();
     assert_eq!(actors, ["actor\n$function$'\\"]);
     check_rust(&audit_codegen::rust::render(&spec).unwrap().code, &names);
+    // Without rust_name, two hostile tables sanitise to one Rust name: a clear error.
+    let mut unnamed = spec.clone();
+    for table in &mut unnamed.tables {
+        table.rust_name = None;
+    }
+    let error = audit_codegen::rust::render(&unnamed)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("is generated for both table") && error.contains("set `rust_name`"),
+        "{error}"
+    );
 
     // pg_dump source, through a manifest naming every table, applied with psql.
     let dump_db = TestDb::with_sql("hostile_dump", &setup);
@@ -505,4 +518,461 @@ fn hostile_names_are_audited_faithfully_from_the_live_database_and_from_pg_dump(
         names.len() + 4,
         tables.len()
     );
+}
+
+/// The small schema of the manifest cases: `victim`, an `article` with a hostile
+/// column, and a domain with a hostile name to use as the actor type.
+const ARTICLE_SQL: &str = r#"
+CREATE TABLE victim (id int); INSERT INTO victim VALUES (1);
+CREATE TABLE article (id int PRIMARY KEY, title text, "x""; DROP TABLE victim; --" text);
+CREATE DOMAIN public."actor $function$
+'" AS text;
+"#;
+
+/// The actor type of [`ARTICLE_SQL`] as the manifest writes it.
+const HOSTILE_ACTOR_TYPE: &str = "public.\"actor $function$\n'\"";
+
+/// Generates from `manifest` (the schema read from the `pg_dump` of `db`) into
+/// `project`, returning the files it wrote to `migrations/`.
+fn generate(
+    db: &TestDb,
+    project: &ScratchDir,
+    manifest: &str,
+) -> Result<Vec<std::path::PathBuf>, String> {
+    project.write("schema.sql", &pg_dump_schema(db));
+    project.write("audit.toml", manifest);
+    let before = project.files("migrations");
+    Config::new()
+        .manifest(project.path().join("audit.toml"))
+        .cargo_output(false)
+        .check(false)
+        .write_migrations(true)
+        .generate()
+        .map_err(|e| e.to_string())?;
+    Ok(project
+        .files("migrations")
+        .into_iter()
+        .filter(|f| !before.contains(f))
+        .collect())
+}
+
+#[test]
+fn crafted_manifests_give_faithful_migrations_or_clear_errors() {
+    let mut tried = 0;
+    // Audit schemas that try to escape their quoting: a faithful migration each, with a
+    // hostile domain as the actor type and the hostile column excluded.
+    for audit_schema in [
+        "audit\"; DROP TABLE victim; --",
+        "audit\nDROP TABLE victim; --",
+        "audit$function$; DROP TABLE victim; --",
+        "audit\\'; DROP TABLE victim; --",
+        "audit */ DROP TABLE victim; /*",
+    ] {
+        tried += 1;
+        let db = TestDb::with_sql("hostile_manifest", ARTICLE_SQL);
+        let project = ScratchDir::new("hostile-manifest");
+        let manifest = format!(
+            "audit_schema = {}\nactor_id_type = {}\n\n[schema]\npg_dump = \"schema.sql\"\n\n\
+             [migrations]\nformat = \"plain\"\n\n[tables.article]\nexclude = [{}]\n",
+            toml_str(audit_schema),
+            toml_str(HOSTILE_ACTOR_TYPE),
+            toml_str("x\"; DROP TABLE victim; --"),
+        );
+        let files =
+            generate(&db, &project, &manifest).unwrap_or_else(|e| panic!("{audit_schema:?}: {e}"));
+        assert_eq!(files.len(), 2, "{audit_schema:?}");
+        let mut c = db.client();
+        let before = bystanders(&mut c);
+        for file in &files {
+            psql_file(db.url(), file).unwrap_or_else(|e| panic!("{audit_schema:?}: {e}"));
+        }
+        let audit = qi(audit_schema);
+        c.batch_execute(&format!(
+            "BEGIN;
+             SELECT {audit}.set_context('actor', NULL, NULL);
+             INSERT INTO article VALUES (1, 'a', 'hidden');
+             UPDATE article SET title = 'b', \"x\"\"; DROP TABLE victim; --\" = 'still hidden';
+             COMMIT;"
+        ))
+        .unwrap_or_else(|e| panic!("{audit_schema:?}: {}", describe(&e)));
+        let rows: Vec<(String, Value)> = c
+            .query(
+                &format!(
+                    "SELECT t.actor_id::text, a.changed_data FROM {audit}.activity a
+                       JOIN {audit}.transaction t ON t.id = a.transaction_id ORDER BY a.id"
+                ),
+                &[],
+            )
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("actor".to_owned(), json!({"id": 1, "title": "a"})),
+                ("actor".to_owned(), json!({"title": "b"})),
+            ],
+            "{audit_schema:?}"
+        );
+        // Only the audit schema was added; the actor column has the hostile domain.
+        let mut after = bystanders(&mut c);
+        after.0.retain(|o| !o.contains(&audit));
+        assert_eq!(after, before, "{audit_schema:?}");
+        let actor_is_the_domain: bool = c
+            .query_one(
+                "SELECT atttypid = pg_catalog.to_regtype($2) FROM pg_attribute
+                  WHERE attrelid = (SELECT c.oid FROM pg_class c JOIN pg_namespace n
+                                       ON n.oid = c.relnamespace
+                                    WHERE n.nspname = $1 AND c.relname = 'transaction')
+                    AND attname = 'actor_id'",
+                &[&audit_schema, &HOSTILE_ACTOR_TYPE],
+            )
+            .unwrap()
+            .get(0);
+        assert!(actor_is_the_domain, "{audit_schema:?}");
+    }
+
+    // Renames declared with hostile old names: history moves to the new names, with the
+    // rewrite applied in a session where standard_conforming_strings is off.
+    tried += 1;
+    let db = TestDb::with_sql(
+        "hostile_rename",
+        "CREATE TABLE victim (id int); INSERT INTO victim VALUES (1);
+         CREATE TABLE \"old'name$function$\n\" (id int PRIMARY KEY, \"old\"\"col\\\" text);",
+    );
+    let project = ScratchDir::new("hostile-rename");
+    let base = "[schema]\npg_dump = \"schema.sql\"\n\n[migrations]\nformat = \"plain\"\n";
+    let first = generate(
+        &db,
+        &project,
+        &format!(
+            "{base}\n[tables.{}]\n",
+            toml_str("\"old'name$function$\n\"")
+        ),
+    )
+    .unwrap();
+    for file in &first {
+        psql_file(db.url(), file).unwrap();
+    }
+    let mut c = db.client();
+    c.batch_execute(
+        "INSERT INTO \"old'name$function$\n\" VALUES (1, 'v');
+         ALTER TABLE \"old'name$function$\n\" RENAME COLUMN \"old\"\"col\\\" TO \"new col\";
+         ALTER TABLE \"old'name$function$\n\" RENAME TO \"new name\";",
+    )
+    .unwrap();
+    let second = generate(
+        &db,
+        &project,
+        &format!(
+            "{base}\n[tables.'\"new name\"']\nrenamed_from = {}\n\
+             [tables.'\"new name\"'.columns.\"new col\"]\nrenamed_from = {}\n",
+            toml_str("\"old'name$function$\n\""),
+            toml_str("old\"col\\"),
+        ),
+    )
+    .unwrap();
+    assert!(!second.is_empty());
+    c.batch_execute("SET standard_conforming_strings = off")
+        .unwrap();
+    for file in &second {
+        c.batch_execute(&std::fs::read_to_string(file).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {}", file.display(), describe(&e)));
+    }
+    c.batch_execute("INSERT INTO \"new name\" VALUES (2, 'w')")
+        .unwrap();
+    let history: Vec<(String, Value)> = c
+        .query(
+            "SELECT table_name, changed_data FROM audit.activity ORDER BY id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(
+        history,
+        [
+            ("new name".to_owned(), json!({"id": 1, "new col": "v"})),
+            ("new name".to_owned(), json!({"id": 2, "new col": "w"})),
+        ]
+    );
+    assert_eq!(bystanders(&mut c).1, 1);
+
+    // Values no migration can honour are refused with a message naming the problem.
+    let refused: &[(&str, &str)] = &[
+        (
+            "actor_id_type = \"text); DROP TABLE victim; --\"",
+            "invalid actor_id_type \"text); DROP TABLE victim; --\"",
+        ),
+        (
+            "actor_id_type = \"text[]; DROP TABLE victim\"",
+            "invalid actor_id_type",
+        ),
+        (
+            "actor_id_type = \"public.\\\"no such $$ type\\\"\"",
+            "invalid actor_id_type",
+        ),
+        ("audit_schema = \"pg_audit\"", "starts with \"pg_\""),
+        (
+            "audit_schema = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"",
+            "is longer than 63 bytes",
+        ),
+        (
+            "audit_schema = \"audit\\u0000; DROP TABLE victim\"",
+            "contains a NUL character",
+        ),
+        (
+            "audit_schema = \"public\"",
+            "is also the schema of audited table",
+        ),
+        ("[tables.\"\\\"arti\\u0000cle\\\"\"]", "unknown table"),
+        ("[tables.'article\"; DROP TABLE victim; --']", "table key"),
+        (
+            "[tables.article]\nexclude = [\"title\\\"; DROP TABLE victim; --\"]",
+            "unknown column \"title\\\"; DROP TABLE victim; --\" in table public.article",
+        ),
+        (
+            "[tables.article]\nexclude = [\"id\"]",
+            "it is part of the primary key",
+        ),
+        (
+            "[tables.article]\nrust_name = \"Article; fn evil() {}\"",
+            "is not a Rust identifier",
+        ),
+        (
+            "[tables.article.columns.title]\nrust_type = \"String, pub evil: u8\"",
+            "is not a Rust type",
+        ),
+        (
+            "[tables.article.columns.title]\nattributes = [\"#[serde(default)] pub fn evil() {}\"]",
+            "is not a Rust outer attribute",
+        ),
+        (
+            "[tables.article.columns.title]\nattributes = [\"#![allow(warnings)]\"]",
+            "is not a Rust outer attribute",
+        ),
+        (
+            "[rust.types]\n\"text\" = \"String; fn evil() {}\"",
+            "is not a Rust type",
+        ),
+        (
+            "[tables.article]\nrenamed_from = \"x\\u0000y\"",
+            "invalid renamed_from \"x\\0y\"",
+        ),
+        (
+            "[tables.article.columns.title]\nrenamed_from = \"t\\u0000\"",
+            "invalid renamed_from \"t\\0\" for column \"title\": the previous name \"t\\0\" \
+             contains a NUL character",
+        ),
+    ];
+    let db = TestDb::with_sql("hostile_refused", ARTICLE_SQL);
+    let dump = pg_dump_schema(&db);
+    let mut wrong = Vec::new();
+    for (snippet, message) in refused {
+        tried += 1;
+        let project = ScratchDir::new("hostile-refused");
+        project.write("schema.sql", &dump);
+        // Top-level keys go before the first table.
+        let manifest =
+            if snippet.starts_with('[') {
+                format!("[schema]\npg_dump = \"schema.sql\"\n\n[tables.article]\n{snippet}\n")
+                    .replacen("[tables.article]\n[tables.article]", "[tables.article]", 1)
+            } else {
+                format!("{snippet}\n[schema]\npg_dump = \"schema.sql\"\n\n[tables.article]\n")
+            };
+        project.write("audit.toml", &manifest);
+        let result = Config::new()
+            .manifest(project.path().join("audit.toml"))
+            .cargo_output(false)
+            .check(false)
+            .write_migrations(true)
+            .generate();
+        match result {
+            Err(e) if e.to_string().contains(message) => {}
+            other => wrong.push(format!("{snippet}: expected {message:?}, got {other:?}")),
+        }
+        if !project.files("migrations").is_empty() {
+            wrong.push(format!(
+                "{snippet}: wrote {:?}",
+                project.files("migrations")
+            ));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n\n"));
+    // A meta-command-looking live variable name is no variable name.
+    tried += 1;
+    let error = audit_codegen::manifest::Manifest::parse(
+        "audit.toml",
+        "[schema]\nlive = \"DATABASE_URL; \\\\! rm -rf /\"\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        error.contains("is not the name of an environment variable"),
+        "{error}"
+    );
+    println!("hostile manifests tried: {tried}");
+}
+
+#[test]
+fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_names_are_refused() {
+    // Tables and columns of exactly 63 bytes sharing long prefixes, a 63-byte audit
+    // schema: every generated function and trigger name must stay distinct.
+    let prefix = "p".repeat(60);
+    let names = [
+        format!("{prefix}_a1"),
+        format!("{prefix}_a2"),
+        format!("{}é", "q".repeat(61)),
+        format!("{}🦀", "q".repeat(59)),
+    ];
+    let mut sql = String::from("CREATE TABLE victim (id int); INSERT INTO victim VALUES (1);\n");
+    for name in &names {
+        sql.push_str(&format!(
+            "CREATE TABLE {0} ({1} int PRIMARY KEY, {2} text);\n",
+            qi(name),
+            qi(&format!("{prefix}_k1")),
+            qi(&format!("{prefix}_c1"))
+        ));
+    }
+    // PostgreSQL cuts a longer name to 63 bytes (with a NOTICE); the live model has the
+    // cut name.
+    sql.push_str(&format!(
+        "CREATE TABLE {} (id int PRIMARY KEY);\n",
+        qi(&format!("{prefix}_toolong_by_far"))
+    ));
+    let db = TestDb::with_sql("hostile_limits", &sql);
+    let schema = audit_codegen::source::live::introspect(&mut db.client()).unwrap();
+    let cut = format!("{prefix}_to");
+    assert!(schema.table("public", &cut).is_some());
+    let audit_schema = "a".repeat(63);
+    let mut spec = AuditSpec {
+        audit_schema: audit_schema.clone(),
+        ..AuditSpec::new(schema.clone())
+    };
+    for name in names.iter().chain([&cut]) {
+        spec.tables.push(AuditedTable::new(
+            schema.table("public", name).unwrap().clone(),
+        ));
+    }
+    let mut sql = String::from("BEGIN;\n");
+    sql.push_str(&audit_codegen::sql::render_audit_schema(&spec).unwrap());
+    for table in &spec.tables {
+        sql.push_str(&audit_codegen::sql::render_table(&spec, table).unwrap());
+    }
+    sql.push_str("COMMIT;\n");
+    let mut c = db.client();
+    c.batch_execute(&sql)
+        .unwrap_or_else(|e| panic!("{}", describe(&e)));
+    // 4 functions (insert, update, key change, delete) and 4 triggers per table.
+    let functions: i64 = c
+        .query_one(
+            "SELECT count(DISTINCT proname) FROM pg_proc
+              WHERE pronamespace = to_regnamespace($1) AND prorettype = 'trigger'::regtype",
+            &[&qi(&audit_schema)],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(functions, 4 * spec.tables.len() as i64);
+    let triggers: Vec<i64> = c
+        .query(
+            "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal GROUP BY tgrelid",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(triggers, vec![4; spec.tables.len()]);
+    for name in &names {
+        c.batch_execute(&format!(
+            "INSERT INTO {0} VALUES (1, 'x'); UPDATE {0} SET {1} = 'y';",
+            qi(name),
+            qi(&format!("{prefix}_c1"))
+        ))
+        .unwrap();
+    }
+    let recorded: Vec<(String, Value)> = c
+        .query(
+            &format!(
+                "SELECT table_name, changed_data FROM {}.activity ORDER BY id",
+                qi(&audit_schema)
+            ),
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let key = format!("{prefix}_k1");
+    let column = format!("{prefix}_c1");
+    let expected: Vec<(String, Value)> = names
+        .iter()
+        .flat_map(|n| {
+            let mut insert = Map::new();
+            insert.insert(key.clone(), json!(1));
+            insert.insert(column.clone(), json!("x"));
+            let mut update = Map::new();
+            update.insert(column.clone(), json!("y"));
+            [
+                (n.clone(), Value::Object(insert)),
+                (n.clone(), Value::Object(update)),
+            ]
+        })
+        .collect();
+    assert_eq!(recorded, expected);
+    assert_eq!(bystanders(&mut c).1, 1);
+
+    // DDL files keep names as written, so a longer one would be cut by PostgreSQL and
+    // disagree with generated SQL and code: refused, naming the name and its cut form.
+    let mut tried = names.len() + 1;
+    for (ddl, key, message) in [
+        (
+            format!("CREATE TABLE {0}_toolong (id int PRIMARY KEY);", prefix),
+            format!("{prefix}_toolong"),
+            format!(
+                "table \"{prefix}_toolong\" is 68 bytes long; PostgreSQL truncates names to \
+                 63 bytes (the database knows it as \"{prefix}_to\")"
+            ),
+        ),
+        (
+            format!("CREATE TABLE t (id int PRIMARY KEY, {prefix}_column_too_long text);"),
+            "t".to_owned(),
+            format!(
+                "public.t: column \"{prefix}_column_too_long\" is 76 bytes long; PostgreSQL \
+                 truncates names to 63 bytes"
+            ),
+        ),
+        (
+            format!(
+                "CREATE TABLE t (id int PRIMARY KEY, {prefix}_same_start_1 text, \
+                 {prefix}_same_start_2 text);"
+            ),
+            "t".to_owned(),
+            "is 73 bytes long".to_owned(),
+        ),
+    ] {
+        tried += 1;
+        let project = ScratchDir::new("hostile-long");
+        project.write("migrations/0001_init.sql", &ddl);
+        project.write(
+            "audit.toml",
+            &format!(
+                "[schema]\nddl = [\"migrations\"]\n\n[tables.{}]\n",
+                toml_str(&key)
+            ),
+        );
+        let error = Config::new()
+            .manifest(project.path().join("audit.toml"))
+            .cargo_output(false)
+            .check(false)
+            .write_migrations(true)
+            .generate()
+            .expect_err(&ddl)
+            .to_string();
+        assert!(error.contains(&message), "{ddl}:\n{error}");
+        assert_eq!(project.files("migrations").len(), 1, "{ddl}");
+    }
+    println!("names at or over 63 bytes tried: {tried}");
 }
