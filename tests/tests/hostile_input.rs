@@ -271,6 +271,16 @@ fn expected_activity(names: &[String], t: &HostileTable) -> Vec<Recorded> {
     ]
 }
 
+/// The rows of `sql` as (text, JSON) pairs.
+fn pairs(client: &mut Client, sql: &str) -> Vec<(String, Value)> {
+    client
+        .query(sql, &[])
+        .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)))
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
 fn recorded(client: &mut Client) -> Vec<Recorded> {
     client
         .query(
@@ -595,18 +605,13 @@ fn crafted_manifests_give_faithful_migrations_or_clear_errors() {
              COMMIT;"
         ))
         .unwrap_or_else(|e| panic!("{audit_schema:?}: {}", describe(&e)));
-        let rows: Vec<(String, Value)> = c
-            .query(
-                &format!(
-                    "SELECT t.actor_id::text, a.changed_data FROM {audit}.activity a
+        let rows = pairs(
+            &mut c,
+            &format!(
+                "SELECT t.actor_id::text, a.changed_data FROM {audit}.activity a
                        JOIN {audit}.transaction t ON t.id = a.transaction_id ORDER BY a.id"
-                ),
-                &[],
-            )
-            .unwrap()
-            .iter()
-            .map(|r| (r.get(0), r.get(1)))
-            .collect();
+            ),
+        );
         assert_eq!(
             rows,
             [
@@ -682,15 +687,10 @@ fn crafted_manifests_give_faithful_migrations_or_clear_errors() {
     }
     c.batch_execute("INSERT INTO \"new name\" VALUES (2, 'w')")
         .unwrap();
-    let history: Vec<(String, Value)> = c
-        .query(
-            "SELECT table_name, changed_data FROM audit.activity ORDER BY id",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let history = pairs(
+        &mut c,
+        "SELECT table_name, changed_data FROM audit.activity ORDER BY id",
+    );
     assert_eq!(
         history,
         [
@@ -893,18 +893,13 @@ fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_names_are_refused
         ))
         .unwrap();
     }
-    let recorded: Vec<(String, Value)> = c
-        .query(
-            &format!(
-                "SELECT table_name, changed_data FROM {}.activity ORDER BY id",
-                qi(&audit_schema)
-            ),
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| (r.get(0), r.get(1)))
-        .collect();
+    let recorded = pairs(
+        &mut c,
+        &format!(
+            "SELECT table_name, changed_data FROM {}.activity ORDER BY id",
+            qi(&audit_schema)
+        ),
+    );
     let key = format!("{prefix}_k1");
     let column = format!("{prefix}_c1");
     let expected: Vec<(String, Value)> = names
