@@ -4,6 +4,8 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
 //! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
 
+pub mod fuzz;
+
 use audit_codegen::spec::{AuditSpec, AuditedTable};
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};

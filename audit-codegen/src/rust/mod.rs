@@ -71,6 +71,9 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
     let mut plans = Vec::new();
     for audited in &spec.tables {
         let table = &audited.table;
+        // More columns make expressions of the generated code nest deeper than the
+        // printer's stack allows.
+        table.check_column_count()?;
         let base = audited
             .rust_name
             .clone()

@@ -82,6 +82,7 @@ fn validate(table: &AuditedTable) -> Result<()> {
     let name = table.table.qualified_name();
     check_identifier("schema", &table.table.schema)?;
     check_identifier("table", &table.table.name)?;
+    table.table.check_column_count()?;
     for column in &table.table.columns {
         check_identifier(&format!("{name}: column"), &column.name)?;
     }
@@ -206,6 +207,22 @@ mod tests {
         assert!(render_audit_schema(&long_schema).is_err());
         assert!(render_table(&long_schema, &audited(table("t"), &[])).is_err());
         assert!(render_unaudit_table(&spec(), "public", &"t".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn tables_wider_than_postgres_allows_are_errors() {
+        let mut wide = table("t");
+        wide.columns = (0..crate::model::MAX_COLUMNS)
+            .map(|i| column(&format!("c{i}")))
+            .collect();
+        wide.primary_key = Some(vec!["c0".to_owned()]);
+        assert!(render_table(&spec(), &audited(wide.clone(), &[])).is_ok());
+        wide.columns.push(column("one_too_many"));
+        let err = render_table(&spec(), &audited(wide, &[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "public.t has 1601 columns; a PostgreSQL table has at most 1600"
+        );
     }
 
     #[test]
