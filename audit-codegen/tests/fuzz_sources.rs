@@ -13,6 +13,11 @@ use audit_tests::fuzz;
 use proptest::prelude::*;
 use std::path::Path;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// How many fuzzed texts read as a schema with at least one table (and so reached
+/// rendering): a target where none does would test only the first error path.
+static READ: AtomicU64 = AtomicU64::new(0);
 use std::time::{Duration, Instant};
 
 /// The real inputs the mutations start from.
@@ -127,6 +132,9 @@ fn read_and_render(text: &str) {
 /// Renders the audit SQL and Rust of every (non-partition) table of `schema`; errors
 /// are fine.
 fn render(schema: &Schema) {
+    if !schema.tables.is_empty() {
+        READ.fetch_add(1, Ordering::Relaxed);
+    }
     let mut spec = AuditSpec::new(schema.clone());
     spec.tables = schema
         .tables
@@ -144,7 +152,8 @@ fn render(schema: &Schema) {
 #[test]
 fn mutated_fixture_dumps_and_migrations() {
     let strategy = fuzz::mutated(seeds().len(), FRAGMENTS, 8);
-    fuzz::run(
+    let before = READ.load(Ordering::Relaxed);
+    let runs = fuzz::run(
         "dump/ddl sources, mutated fixtures",
         200,
         strategy,
@@ -152,6 +161,9 @@ fn mutated_fixture_dumps_and_migrations() {
             read_and_render(&fuzz::apply(&seeds()[*seed], edits));
         },
     );
+    let read = READ.load(Ordering::Relaxed) - before;
+    println!("  {read} schemas with tables read from {runs} mutated inputs (two sources each)");
+    assert!(read > 0);
 }
 
 #[test]
