@@ -359,7 +359,19 @@ fn decode(r: &Recorded) {
         let text = serde_json::to_string(&change).expect("a decoded change serialises");
         let back: Change = serde_json::from_str(&text)
             .unwrap_or_else(|e| panic!("a decoded change deserialises: {e}: {text}"));
-        assert_eq!(back, change, "round trip through {text}");
+        if back != change {
+            // Numbers inside json/jsonb values are serde_json's best-effort f64
+            // (documented in audit_runtime::types): there, and only there, a last-bit
+            // difference is not a failure.
+            let (a, b) = (
+                serde_json::to_value(&back).unwrap(),
+                serde_json::to_value(&change).unwrap(),
+            );
+            assert!(
+                same(&a, &b, false),
+                "round trip through {text}:\n{back:?}\n{change:?}"
+            );
+        }
         if let Change::Everything(c) = &change {
             let _ = (c.old_row(), c.new_row());
         }
@@ -388,6 +400,28 @@ fn decode(r: &Recorded) {
     let _ = Change::try_from(&activity).map_err(|e| e.to_string());
     let _ = EverythingKey::try_from(&activity).map_err(|e| e.to_string());
     let _ = PairKey::try_from(&activity).map_err(|e| e.to_string());
+}
+
+/// Equality of two JSON values, except that floats inside the `js` / `jsb` columns
+/// may differ in their last bit (`in_json`).
+fn same(a: &Value, b: &Value, in_json: bool) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len()
+                && x.iter().all(|(k, v)| {
+                    y.get(k)
+                        .is_some_and(|w| same(v, w, in_json || k == "js" || k == "jsb"))
+                })
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w, in_json))
+        }
+        (Value::Number(x), Value::Number(y)) if in_json && x.is_f64() && y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            x.to_bits().abs_diff(y.to_bits()) <= 1
+        }
+        _ => a == b,
+    }
 }
 
 #[test]
