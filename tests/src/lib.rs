@@ -503,6 +503,20 @@ impl Drop for TestRole {
     }
 }
 
+/// Runs `sql` and asserts that the server refuses it for lack of privilege
+/// (`insufficient_privilege`, SQLSTATE 42501).
+pub fn assert_denied(client: &mut Client, sql: &str) {
+    let error = client
+        .batch_execute(sql)
+        .expect_err(&format!("{sql} must be refused"));
+    assert_eq!(
+        error.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{sql}: {}",
+        describe(&error)
+    );
+}
+
 /// Replaces the user part of a `postgres://user[:password]@host/…` URL.
 pub fn with_user(url: &str, user: &str) -> String {
     let scheme_end = url.find("://").map_or(0, |i| i + 3);
