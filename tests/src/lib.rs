@@ -503,6 +503,75 @@ impl Drop for TestRole {
     }
 }
 
+/// A snapshot of everything the audit trail consists of in the database: the objects
+/// of `audit_schema` (relations with their columns, indexes and privileges, functions
+/// with a hash of their source, settings and privileges, the schema's owner and
+/// privileges), every user trigger with its definition, and the rows of every table of
+/// the audit schema (count and content hash). Two equal snapshots mean nothing of the
+/// audit trail changed; it is empty when the schema does not exist.
+pub fn audit_catalog(client: &mut Client, audit_schema: &str) -> Vec<String> {
+    let mut snapshot: Vec<String> = client
+        .query(
+            "SELECT format('schema %s %s', nspowner::regrole, nspacl)
+               FROM pg_namespace WHERE nspname = $1
+             UNION ALL
+             SELECT format('relation %s %s %s %s', c.relname, c.relkind, c.relowner::regrole,
+                           c.relacl)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('column %s.%s %s %s %s', c.relname, a.attname,
+                           format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity)
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+             UNION ALL
+             SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('function %s %s %s %s %s %s', p.oid::regprocedure, md5(p.prosrc),
+                           p.prosecdef, p.proconfig, p.proowner::regrole, p.proacl)
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('trigger %s %s', t.tgenabled, pg_get_triggerdef(t.oid))
+               FROM pg_trigger t WHERE NOT t.tgisinternal
+             ORDER BY 1",
+            &[&audit_schema],
+        )
+        .unwrap_or_else(|e| panic!("catalog snapshot: {}", describe(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
+            &[&audit_schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for table in tables {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))
+                       FROM {table} AS t"
+                ),
+                &[],
+            )
+            .unwrap();
+        let (rows, hash): (i64, String) = (row.get(0), row.get(1));
+        snapshot.push(format!("rows {table} {rows} {hash}"));
+    }
+    snapshot
+}
+
 /// Runs `sql` and asserts that the server refuses it for lack of privilege
 /// (`insufficient_privilege`, SQLSTATE 42501).
 pub fn assert_denied(client: &mut Client, sql: &str) {

@@ -7,7 +7,9 @@
 //! types and `pg_temp` types and tables. Each test prints how many checks it made.
 
 use audit_runtime::AuditContext;
-use audit_tests::{TestDb, TestRole, assert_denied, audit_spec, describe, install_audit};
+use audit_tests::{
+    TestDb, TestRole, assert_denied, audit_catalog, audit_spec, describe, install_audit,
+};
 use postgres::Client;
 
 /// Counts the checks of a test.
@@ -73,37 +75,6 @@ fn setup(label: &str) -> (TestDb, TestRole) {
         ),
     );
     (db, app)
-}
-
-/// The audit schema's objects, their owners and privileges, and the row counts of its
-/// tables: what no statement of the application role may change.
-fn audit_state(admin: &mut Client) -> Vec<String> {
-    let mut state: Vec<String> = admin
-        .query(
-            "SELECT format('%s %s %s %s', c.relname, c.relkind, c.relowner::regrole, c.relacl)
-               FROM pg_class c WHERE c.relnamespace = 'audit'::regnamespace
-             UNION ALL
-             SELECT format('%s %s %s %s', p.oid::regprocedure, p.prosecdef, p.proowner::regrole,
-                           p.proacl)
-               FROM pg_proc p WHERE p.pronamespace = 'audit'::regnamespace
-             UNION ALL
-             SELECT format('trigger %s %s %s', tgrelid::regclass, tgname, tgenabled)
-               FROM pg_trigger WHERE NOT tgisinternal
-             UNION ALL
-             SELECT format('schema %s %s', nspowner::regrole, nspacl)
-               FROM pg_namespace WHERE nspname = 'audit'
-             ORDER BY 1",
-            &[],
-        )
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    for table in ["activity", "transaction", "secret"] {
-        let rows: i64 = one(admin, &format!("SELECT count(*) FROM audit.{table}"));
-        state.push(format!("{table}: {rows} rows"));
-    }
-    state
 }
 
 #[test]
@@ -214,7 +185,7 @@ fn activity_cannot_be_forged_through_the_trigger_functions() {
     let (db, app) = setup("priv_forge");
     let mut checks = Checks::default();
     let mut admin = db.client();
-    let before = audit_state(&mut admin);
+    let before = audit_catalog(&mut admin, "audit");
     let mut c = app.client();
     let functions: Vec<String> = admin
         .query(
@@ -251,7 +222,7 @@ fn activity_cannot_be_forged_through_the_trigger_functions() {
         checks.denied(&mut c, sql);
     }
     checks.that(
-        audit_state(&mut admin) == before,
+        audit_catalog(&mut admin, "audit") == before,
         "nothing in the audit schema changed",
     );
     checks.report("activity_cannot_be_forged_through_the_trigger_functions");
@@ -265,7 +236,7 @@ fn audit_objects_cannot_be_altered_dropped_locked_or_regranted() {
     admin
         .batch_execute("INSERT INTO article (name) VALUES ('history')")
         .unwrap();
-    let before = audit_state(&mut admin);
+    let before = audit_catalog(&mut admin, "audit");
     let mut c = app.client();
     let role = app.name().to_owned();
     for sql in [
@@ -328,7 +299,7 @@ fn audit_objects_cannot_be_altered_dropped_locked_or_regranted() {
     );
     checks.that(!granted, "the application granted itself nothing");
     checks.that(
-        audit_state(&mut admin) == before,
+        audit_catalog(&mut admin, "audit") == before,
         "nothing in the audit schema changed",
     );
     // And auditing still works for the application.
