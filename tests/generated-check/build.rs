@@ -34,6 +34,7 @@ fn main() {
         &out_dir.join("kitchen_sink_time.rs"),
         spec::kitchen_sink_time,
     );
+    render("hostile", &out_dir.join("hostile.rs"), spec::hostile);
     // The round-trip code goes to `audit.rs`, the file `include_audit!` includes.
     render("roundtrip", &out_dir.join("audit.rs"), spec::roundtrip);
 }

@@ -394,6 +394,19 @@ fn hostile_names_are_audited_faithfully_from_the_live_database_and_from_pg_dump(
         .batch_execute("SET standard_conforming_strings = off")
         .unwrap();
     let live_schema = audit_codegen::source::live::introspect(&mut admin).unwrap();
+    // The generated-code check crate compiles the code of this very schema (with every
+    // warning denied) from a committed snapshot; `UPDATE_FIXTURES=1` rewrites it.
+    let snapshot = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("generated-check/fixtures/hostile.json");
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        audit_codegen::source::snapshot::write(&snapshot, &live_schema).unwrap();
+    }
+    assert_eq!(
+        audit_codegen::source::snapshot::read(&snapshot).expect("committed snapshot"),
+        live_schema,
+        "{} is stale; rerun with UPDATE_FIXTURES=1",
+        snapshot.display()
+    );
     let spec = hostile_spec(&live_schema, &tables);
     let before = bystanders(&mut admin);
     let mut sql = String::from("BEGIN;\n");
