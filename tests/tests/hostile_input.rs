@@ -830,7 +830,7 @@ fn crafted_manifests_give_faithful_migrations_or_clear_errors() {
 }
 
 #[test]
-fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_names_are_refused() {
+fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_or_nul_names_are_refused() {
     // Tables and columns of exactly 63 bytes sharing long prefixes, a 63-byte audit
     // schema: every generated function and trigger name must stay distinct.
     let prefix = "p".repeat(60);
@@ -960,6 +960,13 @@ fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_names_are_refused
             "t".to_owned(),
             "is 73 bytes long".to_owned(),
         ),
+        (
+            "CREATE TABLE \"nul\u{0}name\" (id int PRIMARY KEY);".to_owned(),
+            "\"nul\u{0}name\"".to_owned(),
+            "table \"nul\\0name\" contains a NUL character, which PostgreSQL does not allow \
+             in names"
+                .to_owned(),
+        ),
     ] {
         tried += 1;
         let project = ScratchDir::new("hostile-long");
@@ -982,5 +989,5 @@ fn names_at_the_63_byte_limit_keep_distinct_objects_and_longer_names_are_refused
         assert!(error.contains(&message), "{ddl}:\n{error}");
         assert_eq!(project.files("migrations").len(), 1, "{ddl}");
     }
-    println!("names at or over 63 bytes tried: {tried}");
+    println!("names at or over 63 bytes, or with a NUL, tried: {tried}");
 }

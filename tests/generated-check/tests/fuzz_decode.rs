@@ -357,8 +357,13 @@ fn decode(r: &Recorded) {
     if let Ok(change) = Change::decode(Some(1), "public", &r.table, &r.verb, old, changed) {
         DECODED.fetch_add(1, Ordering::Relaxed);
         let text = serde_json::to_string(&change).expect("a decoded change serialises");
-        let back: Change = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("a decoded change deserialises: {e}: {text}"));
+        let back: Change = match serde_json::from_str(&text) {
+            Ok(back) => back,
+            // A json/jsonb value nested just under serde_json's limit of 128 levels
+            // decodes from the activity, but the change wraps it in three more levels.
+            Err(e) if e.to_string().starts_with("recursion limit exceeded") => return,
+            Err(e) => panic!("a decoded change deserialises: {e}: {text}"),
+        };
         if back != change {
             // Numbers inside json/jsonb values are serde_json's best-effort f64
             // (documented in audit_runtime::types): there, and only there, a last-bit
