@@ -79,6 +79,10 @@ pub enum TableKind {
     Partitioned,
 }
 
+/// The most columns a PostgreSQL table has (`MaxHeapAttributeNumber`). A model with more
+/// (a DDL file PostgreSQL itself would refuse) is an error for the renderers.
+pub const MAX_COLUMNS: usize = 1600;
+
 /// One table and its columns in ordinal order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +118,19 @@ impl Table {
     /// The column named `name`, mutably.
     pub fn column_mut(&mut self, name: &str) -> Option<&mut Column> {
         self.columns.iter_mut().find(|c| c.name == name)
+    }
+
+    /// Fails naming the table when it has more columns than PostgreSQL allows
+    /// ([`MAX_COLUMNS`]).
+    pub fn check_column_count(&self) -> crate::Result<()> {
+        if self.columns.len() > MAX_COLUMNS {
+            return Err(crate::Error::Generate(format!(
+                "{} has {} columns; a PostgreSQL table has at most {MAX_COLUMNS}",
+                self.qualified_name(),
+                self.columns.len()
+            )));
+        }
+        Ok(())
     }
 }
 

@@ -118,6 +118,10 @@ impl Token {
 struct LineIndex<'a> {
     text: &'a str,
     starts: Vec<usize>,
+    /// The last location mapped, `(line, column, offset)`: tokens come in text order, so
+    /// the next location is found by walking on from it, not from the start of its line
+    /// (which made a long line cost time quadratic in its length).
+    last: (u64, u64, usize),
 }
 
 impl<'a> LineIndex<'a> {
@@ -125,17 +129,30 @@ impl<'a> LineIndex<'a> {
         let starts = std::iter::once(0)
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
-        Self { text, starts }
+        Self {
+            text,
+            starts,
+            last: (0, 0, 0),
+        }
     }
 
-    fn offset(&self, line: u64, column: u64) -> usize {
+    fn offset(&mut self, line: u64, column: u64) -> usize {
         let Some(&start) = self.starts.get((line as usize).saturating_sub(1)) else {
             return self.text.len();
         };
-        self.text[start..]
+        let (last_line, last_column, last_offset) = self.last;
+        let (from_column, from) = if last_line == line && 1 <= last_column && last_column <= column
+        {
+            (last_column, last_offset)
+        } else {
+            (1, start)
+        };
+        let offset = self.text[from..]
             .char_indices()
-            .nth((column as usize).saturating_sub(1))
-            .map_or(self.text.len(), |(i, _)| start + i)
+            .nth(column.saturating_sub(from_column) as usize)
+            .map_or(self.text.len(), |(i, _)| from + i);
+        self.last = (line, column, offset);
+        offset
     }
 }
 
@@ -149,7 +166,7 @@ pub fn tokenize(text: &str) -> Result<Vec<Token>, Problem> {
             column: e.location.column as usize,
             message: e.message,
         })?;
-    let index = LineIndex::new(text);
+    let mut index = LineIndex::new(text);
     Ok(spanned
         .into_iter()
         .filter_map(|t| {
@@ -195,22 +212,121 @@ fn classify(token: SqlToken) -> Option<TokenKind> {
     })
 }
 
-/// Blanks out psql meta-command lines (`\restrict KEY`, `\connect db`, …), which no SQL
+/// Blanks out psql meta-command lines (`\\restrict KEY`, `\\connect db`, …), which no SQL
 /// tokenizer accepts, keeping every line break so that line numbers stay right.
 ///
-/// Limitation: a line of a string literal or function body that starts with a backslash
-/// is blanked too; `pg_dump` never writes such a line outside dollar-quoted bodies, whose
-/// content does not shape tables.
+/// Like psql, only a backslash that starts a line outside string literals, quoted
+/// identifiers, dollar-quoted bodies and comments starts a meta-command: a quoted name
+/// such as `"a⏎\\b"` (which `pg_dump` prints across two lines) keeps its second line.
 pub fn strip_meta_commands(text: &str) -> String {
-    text.split_inclusive('\n')
-        .map(|line| {
-            if line.trim_start().starts_with('\\') {
-                if line.ends_with('\n') { "\n" } else { "" }
-            } else {
-                line
+    let mut out = String::with_capacity(text.len());
+    let mut lexer = QuoteState::Code;
+    for line in text.split_inclusive('\n') {
+        if lexer == QuoteState::Code && line.trim_start().starts_with('\\') {
+            if line.ends_with('\n') {
+                out.push('\n');
             }
-        })
-        .collect()
+            continue;
+        }
+        lexer = lexer.after(line);
+        out.push_str(line);
+    }
+    out
+}
+
+/// Where a lexer stands at the end of a line of SQL: in plain code, or inside a
+/// construct that continues on the next line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum QuoteState {
+    /// Plain SQL (a `--` comment ends with its line).
+    Code,
+    /// A string literal; `true` for an escape string (`E'…'`), where `\\` escapes.
+    Literal(bool),
+    /// A quoted identifier.
+    Identifier,
+    /// A dollar-quoted string with its tag (`$tag$`, or `$$` with an empty tag).
+    Dollar(String),
+    /// A block comment, nested this deep.
+    Comment(usize),
+}
+
+impl QuoteState {
+    /// The state after reading `line` from this one.
+    fn after(self, line: &str) -> Self {
+        let chars: Vec<char> = line.chars().collect();
+        let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+        let mut state = self;
+        let mut i = 0;
+        while i < chars.len() {
+            let c = chars[i];
+            let next = chars.get(i + 1).copied();
+            match &mut state {
+                QuoteState::Code => match c {
+                    '-' if next == Some('-') => return QuoteState::Code,
+                    '/' if next == Some('*') => {
+                        state = QuoteState::Comment(1);
+                        i += 1;
+                    }
+                    '\'' => {
+                        let escape = i > 0
+                            && matches!(chars[i - 1], 'e' | 'E')
+                            && (i < 2 || !is_word(chars[i - 2]));
+                        state = QuoteState::Literal(escape);
+                    }
+                    '"' => state = QuoteState::Identifier,
+                    '$' if i == 0 || !is_word(chars[i - 1]) => {
+                        let tag: String = chars[i + 1..]
+                            .iter()
+                            .take_while(|c| c.is_alphanumeric() || **c == '_')
+                            .collect();
+                        let closes = chars.get(i + 1 + tag.chars().count()) == Some(&'$');
+                        if closes && !tag.starts_with(|c: char| c.is_ascii_digit()) {
+                            i += tag.chars().count() + 1;
+                            state = QuoteState::Dollar(tag);
+                        }
+                    }
+                    _ => {}
+                },
+                QuoteState::Literal(escape) => match c {
+                    '\\' if *escape => i += 1,
+                    '\'' => state = QuoteState::Code,
+                    _ => {}
+                },
+                QuoteState::Identifier => {
+                    if c == '"' {
+                        state = QuoteState::Code;
+                    }
+                }
+                QuoteState::Dollar(tag) => {
+                    let tag_len = tag.chars().count();
+                    if c == '$'
+                        && chars.get(i + 1 + tag_len) == Some(&'$')
+                        && chars[i + 1..i + 1 + tag_len]
+                            .iter()
+                            .copied()
+                            .eq(tag.chars())
+                    {
+                        i += tag_len + 1;
+                        state = QuoteState::Code;
+                    }
+                }
+                QuoteState::Comment(depth) => {
+                    if c == '*' && next == Some('/') {
+                        *depth -= 1;
+                        i += 1;
+                        if *depth == 0 {
+                            state = QuoteState::Code;
+                        }
+                    } else if c == '/' && next == Some('*') {
+                        *depth += 1;
+                        i += 1;
+                    }
+                }
+            }
+            i += 1;
+        }
+        state
+    }
 }
 
 /// Splits tokens into statements at semicolons outside parentheses (a rule's `DO (a; b)`
@@ -1045,6 +1161,32 @@ mod tests {
     }
 
     #[test]
+    fn backslash_lines_inside_quotes_and_comments_are_kept() {
+        for kept in [
+            "CREATE TABLE public.\"y\n\\restrict abc\nz\" (id int);\n",
+            "SELECT 'a\n\\b';\n",
+            "SELECT E'it\\'s\n\\b';\n",
+            "SELECT $$a\n\\b$$;\n",
+            "SELECT $f$ $$ \n\\b $f$;\n",
+            "/* a /* nested */\n\\b */ SELECT 1;\n",
+            "SELECT a$b$c, 'x''\n\\y';\n",
+        ] {
+            assert_eq!(strip_meta_commands(kept), kept, "{kept:?}");
+        }
+        for (text, blanked) in [
+            ("SELECT 1; -- it's\n\\restrict k\n", "SELECT 1; -- it's\n\n"),
+            (
+                "SELECT '';\n  \\connect db\nSELECT 2;",
+                "SELECT '';\n\nSELECT 2;",
+            ),
+            ("SELECT $1;\n\\x\n", "SELECT $1;\n\n"),
+            ("SELECT $$x$$;\n\\x", "SELECT $$x$$;\n"),
+        ] {
+            assert_eq!(strip_meta_commands(text), blanked, "{text:?}");
+        }
+    }
+
+    #[test]
     fn tokens_carry_byte_offsets_and_lines() {
         let text = "CREATE TABLE \"café\" (\n  x int DEFAULT 'é'\n);";
         let tokens = tokenize(text).unwrap();
@@ -1056,6 +1198,24 @@ mod tests {
         assert_eq!((default.line, default.column), (2, 17));
         let cafe = &tokens[2];
         assert_eq!(&text[cafe.start..cafe.end], "\"café\"");
+    }
+
+    #[test]
+    fn long_lines_tokenize_in_linear_time() {
+        // 200,000 tokens on one line: walking from the line start for each token took
+        // minutes.
+        let line = format!("SELECT {}1{};", "(".repeat(100_000), ")".repeat(100_000));
+        let start = std::time::Instant::now();
+        let tokens = tokenize(&line).unwrap();
+        assert_eq!(tokens.len(), 200_003);
+        let last = &tokens[tokens.len() - 1];
+        assert_eq!((last.start, last.end), (line.len() - 1, line.len()));
+        assert!(start.elapsed() < std::time::Duration::from_secs(10));
+        // Offsets stay exact with multi-byte characters and several lines.
+        let text = "é 'ü' x\n  \"ß\" é;";
+        let tokens = tokenize(text).unwrap();
+        let spans: Vec<&str> = tokens.iter().map(|t| &text[t.start..t.end]).collect();
+        assert_eq!(spans, ["é", "'ü'", "x", "\"ß\"", "é", ";"]);
     }
 
     #[test]

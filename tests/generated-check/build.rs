@@ -35,6 +35,7 @@ fn main() {
         &out_dir.join("kitchen_sink_time.rs"),
         spec::kitchen_sink_time,
     );
+    render("hostile", &out_dir.join("hostile.rs"), spec::hostile);
     // The round-trip code goes to `audit.rs`, the file `include_audit!` includes.
     render("roundtrip", &out_dir.join("audit.rs"), spec::roundtrip);
     render_rust_cases(&out_dir);

@@ -59,3 +59,22 @@ pub fn roundtrip(schema: Schema) -> AuditSpec {
     pair.record_truncate = true;
     spec(schema, vec![everything, pair])
 }
+
+/// The hostile-names fixture (written by `tests/tests/hostile_input.rs`): every table
+/// but `victim`, each under its own `rust_name` (their sanitised names collide) and
+/// without its third column (whose sanitised name may collide with the second's).
+#[allow(dead_code)]
+pub fn hostile(schema: Schema) -> AuditSpec {
+    let tables = schema
+        .tables
+        .iter()
+        .filter(|t| t.name != "victim")
+        .enumerate()
+        .map(|(i, t)| AuditedTable {
+            excluded: vec![t.columns[2].name.clone()],
+            rust_name: Some(format!("Hostile{i}")),
+            ..AuditedTable::new(t.clone())
+        })
+        .collect();
+    spec(schema, tables)
+}

@@ -4,6 +4,8 @@
 //! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
 //! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
 
+pub mod fuzz;
+
 use audit_codegen::spec::{AuditSpec, AuditedTable};
 use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
@@ -156,6 +158,73 @@ pub fn pg_dump_schema(db: &TestDb) -> String {
         String::from_utf8_lossy(&output.stderr)
     );
     String::from_utf8(output.stdout).expect("pg_dump writes UTF-8 for a UTF-8 database")
+}
+
+/// A scratch directory under the system temporary directory, named uniquely from
+/// `label` and removed (with everything in it) when this value is dropped.
+pub struct ScratchDir {
+    path: PathBuf,
+}
+
+impl ScratchDir {
+    /// Creates an empty directory.
+    pub fn new(label: &str) -> Self {
+        let path = std::env::temp_dir().join(format!(
+            "audit-{label}-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&path);
+        std::fs::create_dir_all(&path)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", path.display()));
+        Self { path }
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `contents` to `relative` (creating its directories) and returns its path.
+    pub fn write(&self, relative: &str, contents: &str) -> PathBuf {
+        let path = self.path.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+        path
+    }
+
+    /// The files of `relative` (a directory), sorted by name.
+    pub fn files(&self, relative: &str) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.path.join(relative))
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        files.sort();
+        files
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}
+
+/// Runs `file` with `psql -X -q -v ON_ERROR_STOP=1` against `url`, the way users apply
+/// plain migrations. `Err` holds psql's error output.
+pub fn psql_file(url: &str, file: &Path) -> Result<(), String> {
+    let output = std::process::Command::new("psql")
+        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", url, "-f"])
+        .arg(file)
+        .output()
+        .expect("psql must be installed (it ships with the PostgreSQL client)");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
 }
 
 /// The DDL of the audit schema the reference triggers write to: `audit.transaction` and
@@ -432,6 +501,89 @@ impl Drop for TestRole {
             ));
         }
     }
+}
+
+/// A snapshot of everything the audit trail consists of in the database: the objects
+/// of `audit_schema` (relations with their columns, indexes and privileges, functions
+/// with a hash of their source, settings and privileges, the schema's owner and
+/// privileges), every user trigger with its definition, and the rows of every table of
+/// the audit schema (count and content hash). Two equal snapshots mean nothing of the
+/// audit trail changed; it is empty when the schema does not exist.
+pub fn audit_catalog(client: &mut Client, audit_schema: &str) -> Vec<String> {
+    let mut snapshot: Vec<String> = client
+        .query(
+            "SELECT format('schema %s %s', nspowner::regrole, nspacl)
+               FROM pg_namespace WHERE nspname = $1
+             UNION ALL
+             SELECT format('relation %s %s %s %s', c.relname, c.relkind, c.relowner::regrole,
+                           c.relacl)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('column %s.%s %s %s %s', c.relname, a.attname,
+                           format_type(a.atttypid, a.atttypmod), a.attnotnull, a.attidentity)
+               FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND a.attnum > 0 AND NOT a.attisdropped
+             UNION ALL
+             SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+               FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('function %s %s %s %s %s %s', p.oid::regprocedure, md5(p.prosrc),
+                           p.prosecdef, p.proconfig, p.proowner::regrole, p.proacl)
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              WHERE n.nspname = $1
+             UNION ALL
+             SELECT format('trigger %s %s', t.tgenabled, pg_get_triggerdef(t.oid))
+               FROM pg_trigger t WHERE NOT t.tgisinternal
+             ORDER BY 1",
+            &[&audit_schema],
+        )
+        .unwrap_or_else(|e| panic!("catalog snapshot: {}", describe(&e)))
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let tables: Vec<String> = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname)
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = $1 AND c.relkind = 'r' ORDER BY 1",
+            &[&audit_schema],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for table in tables {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), ''))
+                       FROM {table} AS t"
+                ),
+                &[],
+            )
+            .unwrap();
+        let (rows, hash): (i64, String) = (row.get(0), row.get(1));
+        snapshot.push(format!("rows {table} {rows} {hash}"));
+    }
+    snapshot
+}
+
+/// Runs `sql` and asserts that the server refuses it for lack of privilege
+/// (`insufficient_privilege`, SQLSTATE 42501).
+pub fn assert_denied(client: &mut Client, sql: &str) {
+    let error = client
+        .batch_execute(sql)
+        .expect_err(&format!("{sql} must be refused"));
+    assert_eq!(
+        error.code(),
+        Some(&postgres::error::SqlState::INSUFFICIENT_PRIVILEGE),
+        "{sql}: {}",
+        describe(&error)
+    );
 }
 
 /// Replaces the user part of a `postgres://user[:password]@host/…` URL.

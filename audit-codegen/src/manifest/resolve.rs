@@ -296,11 +296,20 @@ impl Resolver<'_> {
                 let Some(from) = &settings.renamed_from else {
                     continue;
                 };
-                if from.get_ref() == column.get_ref() || from.get_ref().is_empty() {
+                let why = if from.get_ref() == column.get_ref() {
+                    Some(String::new())
+                } else {
+                    // A name PostgreSQL could never have given the column (empty, with a
+                    // NUL, longer than 63 bytes) cannot be in its history.
+                    crate::ident::check_identifier("the previous name", from.get_ref())
+                        .err()
+                        .map(|why| format!(": {why}"))
+                };
+                if let Some(why) = why {
                     self.error(
                         &from.span(),
                         format!(
-                            "invalid renamed_from {:?} for column {:?}",
+                            "invalid renamed_from {:?} for column {:?}{why}",
                             from.get_ref(),
                             column.get_ref()
                         ),

@@ -6,7 +6,7 @@
 //! `history_*.sql` templates.
 
 use crate::error::{Error, Result};
-use crate::ident::{always_quote, quote_literal};
+use crate::ident::{sql_ident, sql_literal};
 use crate::model::QualifiedName;
 use askama::Template;
 
@@ -51,9 +51,9 @@ struct Target {
 impl Target {
     fn new(audit: &str, schema: &str, table: &str) -> Self {
         Self {
-            activity: format!("{}.{}", always_quote(audit), always_quote("activity")),
-            schema: quote_literal(schema),
-            table: quote_literal(table),
+            activity: format!("{}.{}", sql_ident(audit), sql_ident("activity")),
+            schema: sql_literal(schema),
+            table: sql_literal(table),
         }
     }
 }
@@ -113,10 +113,10 @@ pub fn rename_table(audit: &str, from: &QualifiedName, to: &QualifiedName) -> Re
         activity: target.activity,
         from_label: comment_safe(&from.to_sql()),
         to_label: comment_safe(&to.to_sql()),
-        from_schema: quote_literal(&from.schema),
-        from_table: quote_literal(&from.name),
-        to_schema: quote_literal(&to.schema),
-        to_table: quote_literal(&to.name),
+        from_schema: sql_literal(&from.schema),
+        from_table: sql_literal(&from.name),
+        to_schema: sql_literal(&to.schema),
+        to_table: sql_literal(&to.name),
     })
 }
 
@@ -129,8 +129,8 @@ pub fn rename_key(audit: &str, schema: &str, table: &str, from: &str, to: &str) 
         activity: target.activity,
         schema: target.schema,
         table: target.table,
-        from: quote_literal(from),
-        to: quote_literal(to),
+        from: sql_literal(from),
+        to: sql_literal(to),
     })
 }
 
@@ -156,7 +156,7 @@ pub fn purge_key(
         activity: target.activity,
         schema: target.schema,
         table: target.table,
-        key: quote_literal(key),
+        key: sql_literal(key),
         why: match reason {
             PurgeReason::Dropped => "the column was dropped and purge_dropped is set",
             PurgeReason::Excluded => "the column is excluded and purge_excluded is set",
@@ -194,7 +194,7 @@ pub fn retype_key(
         activity: target.activity,
         schema: target.schema,
         table: target.table,
-        key: quote_literal(key),
+        key: sql_literal(key),
         new_type: new_type.to_owned(),
     })
     .map(Some)

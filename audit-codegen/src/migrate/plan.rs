@@ -117,7 +117,7 @@ pub fn plan<S: AsRef<str>>(
             schema_sql,
             format!(
                 "DROP SCHEMA {} CASCADE;\n",
-                crate::ident::always_quote(&spec.audit_schema)
+                crate::ident::sql_ident(&spec.audit_schema)
             ),
             vec![format!("create audit schema {}", spec.audit_schema)],
         ),

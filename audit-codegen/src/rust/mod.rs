@@ -74,6 +74,9 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
     let mut plans = Vec::new();
     for audited in &spec.tables {
         let table = &audited.table;
+        // More columns make expressions of the generated code nest deeper than the
+        // printer's stack allows.
+        table.check_column_count()?;
         let base = audited
             .rust_name
             .clone()
@@ -153,9 +156,9 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
     Ok(RustOutput { code, warnings })
 }
 
-/// Formats generated items with prettyplease.
+/// Formats generated items with prettyplease, their doc strings escaped first.
 fn unparse(items: proc_macro2::TokenStream) -> Result<String> {
-    let file: syn::File = syn::parse2(items)
+    let file: syn::File = syn::parse2(escape_docs(items))
         .map_err(|e| Error::Generate(format!("generated Rust does not parse (a bug): {e}")))?;
     Ok(prettyplease::unparse(&file))
 }
@@ -224,6 +227,67 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
     })
 }
 
+/// Rewrites every `#[doc = "…"]` in `tokens` so that SQL names quoted in docs cannot
+/// break the file: control characters (a bare carriage return is an error in a doc
+/// comment) and the Unicode bidirectional controls (which rustc refuses in comments) are
+/// written as `\u{…}` escapes.
+fn escape_docs(tokens: proc_macro2::TokenStream) -> proc_macro2::TokenStream {
+    use proc_macro2::{Group, Literal, TokenTree};
+    let is_doc = |group: &Group| {
+        let inner: Vec<TokenTree> = group.stream().into_iter().collect();
+        match inner.as_slice() {
+            [
+                TokenTree::Ident(name),
+                TokenTree::Punct(eq),
+                TokenTree::Literal(lit),
+            ] if name == "doc" && eq.as_char() == '=' => {
+                syn::parse_str::<syn::LitStr>(&lit.to_string())
+                    .ok()
+                    .map(|s| s.value())
+            }
+            _ => None,
+        }
+    };
+    tokens
+        .into_iter()
+        .map(|tree| match tree {
+            TokenTree::Group(group) => {
+                let rebuilt = match is_doc(&group) {
+                    Some(text) if text.chars().any(needs_doc_escape) => {
+                        let escaped: String = text
+                            .chars()
+                            .map(|c| {
+                                if needs_doc_escape(c) {
+                                    c.escape_unicode().to_string()
+                                } else {
+                                    c.to_string()
+                                }
+                            })
+                            .collect();
+                        let lit = Literal::string(&escaped);
+                        quote::quote!(doc = #lit)
+                    }
+                    _ => escape_docs(group.stream()),
+                };
+                let mut new = Group::new(group.delimiter(), rebuilt);
+                new.set_span(group.span());
+                TokenTree::Group(new)
+            }
+            other => other,
+        })
+        .collect()
+}
+
+/// Characters a doc comment must not hold literally: control characters and the
+/// Unicode bidirectional formatting characters.
+fn needs_doc_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'
+        )
+}
+
 /// The generated type names and where each came from, to report collisions.
 #[derive(Default)]
 struct Registry {
@@ -252,5 +316,23 @@ impl Registry {
                 )))
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_docs;
+
+    #[test]
+    fn docs_escape_what_would_not_compile() {
+        let doc = "Column `a\rb\u{202e}c\nd` of `t`.";
+        let out = escape_docs(quote::quote! { #[doc = #doc] pub struct S; }).to_string();
+        assert!(out.contains(r"a\\u{d}b\\u{202e}c\\u{a}d"), "{out}");
+        let file: syn::File = syn::parse_str(&out).unwrap();
+        let printed = prettyplease::unparse(&file);
+        assert!(!printed.contains(['\r', '\u{202e}']), "{printed}");
+        // Other attributes and plain docs are left alone.
+        let plain = quote::quote! { #[doc = " plain"] #[serde(rename = "a\rb")] pub struct S; };
+        assert_eq!(escape_docs(plain.clone()).to_string(), plain.to_string());
     }
 }

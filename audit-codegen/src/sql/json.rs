@@ -4,7 +4,7 @@
 //! no generic JSON diff at run time. Every function and operator is schema-qualified so
 //! a caller's `search_path` can never redirect them (see the module docs of `sql`).
 
-use crate::ident::{always_quote, quote_literal};
+use crate::ident::{sql_ident, sql_literal};
 use crate::model::{Column, Schema, TypeRef};
 
 /// `jsonb_build_object` takes at most 100 arguments (`FUNC_MAX_ARGS`): 50 pairs.
@@ -25,11 +25,24 @@ fn is_timestamptz(schema: &Schema, type_name: &str) -> bool {
     }
 }
 
+/// `alias.column`, the reference to a column of a row or transition table. PL/pgSQL
+/// reads `OLD.x` / `NEW.x` itself and knows only plain `"…"` quoting there, so a name
+/// written in the `U&"…"` form is selected from the parenthesised record instead
+/// (`(OLD).U&"a\000Ab"`), which plain SQL parses.
+pub(crate) fn field(alias: &str, column: &str) -> String {
+    let name = sql_ident(column);
+    if name.starts_with("U&") && matches!(alias, "OLD" | "NEW") {
+        format!("({alias}).{name}")
+    } else {
+        format!("{alias}.{name}")
+    }
+}
+
 /// The value of `alias.column` as it goes into `jsonb_build_object`: the column itself,
 /// or for a `timestamptz` the UTC wall-clock time (`timezone('UTC', …)`), which renders
 /// as an offset-free ISO string meaning UTC.
 pub(crate) fn value(schema: &Schema, column: &Column, alias: &str) -> String {
-    let reference = format!("{alias}.{}", always_quote(&column.name));
+    let reference = field(alias, &column.name);
     if is_timestamptz(schema, &column.type_name) {
         format!("pg_catalog.timezone('UTC', {reference})")
     } else {
@@ -53,7 +66,7 @@ pub(crate) fn row_object(
                 .map(|c| {
                     format!(
                         "{indent}    {}, {}",
-                        quote_literal(&c.name),
+                        sql_literal(&c.name),
                         value(schema, c, alias)
                     )
                 })
@@ -91,10 +104,7 @@ pub(crate) fn key(schema: &Schema, key_columns: &[&Column], alias: &str) -> Stri
 /// cast matters: `ROW(…) op ROW(…)` between two bare row constructors is expanded into
 /// per-column comparisons, which have no `*=` operator.
 pub(crate) fn row_of(columns: &[&Column], alias: &str) -> String {
-    let refs: Vec<String> = columns
-        .iter()
-        .map(|c| format!("{alias}.{}", always_quote(&c.name)))
-        .collect();
+    let refs: Vec<String> = columns.iter().map(|c| field(alias, &c.name)).collect();
     format!("ROW({})::pg_catalog.record", refs.join(", "))
 }
 
@@ -143,16 +153,16 @@ fn is_string(type_name: &str) -> bool {
 /// A condition that is TRUE when `column` holds the same value in `new` and `old`, and
 /// FALSE or NULL when it changed (value, or NULL-ness).
 fn unchanged(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
-    let name = always_quote(&column.name);
     if has_binary_equality(schema, &column.type_name) {
         let collate = if is_string(&column.type_name) {
             " COLLATE pg_catalog.\"C\""
         } else {
             ""
         };
+        let (new, old) = (field(new, &column.name), field(old, &column.name));
         format!(
-            "({new}.{name} OPERATOR(pg_catalog.=) {old}.{name}{collate} \
-             OR ({new}.{name} IS NULL AND {old}.{name} IS NULL))"
+            "({new} OPERATOR(pg_catalog.=) {old}{collate} \
+             OR ({new} IS NULL AND {old} IS NULL))"
         )
     } else {
         format!(
@@ -208,7 +218,7 @@ pub(crate) fn changed_object(
             format!(
                 "{indent}    CASE WHEN {} THEN {} END",
                 unchanged(schema, c, new, old),
-                quote_literal(&c.name)
+                sql_literal(&c.name)
             )
         })
         .collect();

@@ -47,6 +47,7 @@ use crate::spec::{AuditSpec, AuditedTable};
 /// helpers the triggers call, and the privileges (nothing for `PUBLIC` except
 /// `set_context`).
 pub fn render_audit_schema(spec: &AuditSpec) -> Result<String> {
+    check_identifier("audit schema", &spec.audit_schema)?;
     templates::audit_schema(spec)
 }
 
@@ -56,6 +57,7 @@ pub fn render_audit_schema(spec: &AuditSpec) -> Result<String> {
 /// `CREATE TRIGGER`, so running it again (for example after columns were added) upgrades
 /// the table's auditing in place; it has no statement that cannot run in a transaction.
 pub fn render_table(spec: &AuditSpec, table: &AuditedTable) -> Result<String> {
+    check_identifier("audit schema", &spec.audit_schema)?;
     validate(table)?;
     templates::audit_table(spec, table)
 }
@@ -63,12 +65,27 @@ pub fn render_table(spec: &AuditSpec, table: &AuditedTable) -> Result<String> {
 /// Renders the SQL that stops auditing `schema.table`: drops its audit triggers and
 /// trigger functions. The recorded history stays in the activity table.
 pub fn render_unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {
+    check_identifier("audit schema", &spec.audit_schema)?;
+    check_identifier("schema", schema)?;
+    check_identifier("table", table)?;
     templates::unaudit_table(spec, schema, table)
+}
+
+/// Fails with a [`Error::Generate`] naming `what` when `name` cannot name a PostgreSQL
+/// object exactly (see [`crate::ident::check_identifier`]).
+fn check_identifier(what: &str, name: &str) -> Result<()> {
+    crate::ident::check_identifier(what, name).map_err(Error::Generate)
 }
 
 /// Rejects options the generated SQL could not honour.
 fn validate(table: &AuditedTable) -> Result<()> {
     let name = table.table.qualified_name();
+    check_identifier("schema", &table.table.schema)?;
+    check_identifier("table", &table.table.name)?;
+    table.table.check_column_count()?;
+    for column in &table.table.columns {
+        check_identifier(&format!("{name}: column"), &column.name)?;
+    }
     if let Some(parent) = &table.table.partition_of {
         // Transition tables are not allowed on partitions, and the parent's triggers
         // already record every row of its partitions under the parent's name.
@@ -174,6 +191,49 @@ mod tests {
             &[],
         );
         assert!(render_table(&spec(), &partition).is_err());
+    }
+
+    #[test]
+    fn names_postgres_would_refuse_or_truncate_are_errors() {
+        let mut nul = table("t");
+        nul.columns[1].name = "v\0".to_owned();
+        let err = render_table(&spec(), &audited(nul, &[])).unwrap_err();
+        assert!(err.to_string().contains("NUL character"), "{err}");
+        let long = table(&"t".repeat(64));
+        let err = render_table(&spec(), &audited(long, &[])).unwrap_err();
+        assert!(err.to_string().contains("is 64 bytes long"), "{err}");
+        let mut long_schema = spec();
+        long_schema.audit_schema = "a".repeat(70);
+        assert!(render_audit_schema(&long_schema).is_err());
+        assert!(render_table(&long_schema, &audited(table("t"), &[])).is_err());
+        assert!(render_unaudit_table(&spec(), "public", &"t".repeat(64)).is_err());
+    }
+
+    #[test]
+    fn tables_wider_than_postgres_allows_are_errors() {
+        let mut wide = table("t");
+        wide.columns = (0..crate::model::MAX_COLUMNS)
+            .map(|i| column(&format!("c{i}")))
+            .collect();
+        wide.primary_key = Some(vec!["c0".to_owned()]);
+        assert!(render_table(&spec(), &audited(wide.clone(), &[])).is_ok());
+        wide.columns.push(column("one_too_many"));
+        let err = render_table(&spec(), &audited(wide, &[])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "public.t has 1601 columns; a PostgreSQL table has at most 1600"
+        );
+    }
+
+    #[test]
+    fn names_cannot_end_comments_or_function_bodies() {
+        let mut t = table("x\nDROP TABLE victim; --$function$");
+        t.columns[1].name = "v$function$'\\".to_owned();
+        let sql = render_table(&spec(), &audited(t, &[])).unwrap();
+        assert!(!sql.contains("DROP TABLE victim; --$function$"), "{sql}");
+        assert_eq!(sql.matches("$function$").count(), 2 * 4, "{sql}");
+        assert!(sql.contains(r#"U&"x\000ADROP TABLE victim; --\0024function\0024""#));
+        assert!(sql.contains(r"E'v\$function\$''\\'"), "{sql}");
     }
 
     #[test]

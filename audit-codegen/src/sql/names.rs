@@ -2,9 +2,9 @@
 //! transaction-local settings they communicate through.
 //!
 //! Every name is derived deterministically from the spec, and every identifier is
-//! returned already quoted with [`always_quote`], so templates never see a raw name.
+//! returned already quoted with [`sql_ident`], so templates never see a raw name.
 
-use crate::ident::{always_quote, quote_literal};
+use crate::ident::{always_quote, sql_ident, sql_literal};
 
 /// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
 const MAX_IDENT_BYTES: usize = 63;
@@ -23,7 +23,7 @@ pub(crate) struct AuditNames {
 impl AuditNames {
     pub(crate) fn new(audit_schema: &str) -> Self {
         Self {
-            schema: always_quote(audit_schema),
+            schema: sql_ident(audit_schema),
             raw_schema: audit_schema.to_owned(),
             setting_prefix: setting_prefix(audit_schema),
         }
@@ -31,25 +31,31 @@ impl AuditNames {
 
     /// `"audit"."name"` for an object of the audit schema.
     pub(crate) fn object(&self, name: &str) -> String {
-        format!("{}.{}", self.schema, always_quote(name))
+        format!("{}.{}", self.schema, sql_ident(name))
+    }
+
+    /// `'"audit"."name"'::pg_catalog.regclass`: an object of the audit schema as a
+    /// `regclass` constant.
+    pub(crate) fn regclass(&self, name: &str) -> String {
+        regclass(&self.raw_schema, name)
     }
 
     /// The quoted string literal naming the custom setting `<prefix>.<name>`.
     pub(crate) fn setting(&self, name: &str) -> String {
-        quote_literal(&format!("{}.{}", self.setting_prefix, name))
+        sql_literal(&format!("{}.{}", self.setting_prefix, name))
     }
 
     /// The name of trigger `what` on an audited table, quoted. Trigger names are local
     /// to their table; the audit schema name keeps two audit trails apart.
     pub(crate) fn trigger(&self, what: &str) -> String {
-        always_quote(&bounded(&format!("{}_{}", self.raw_schema, what)))
+        sql_ident(&bounded(&format!("{}_{}", self.raw_schema, what)))
     }
 
     /// Like [`Self::trigger`], but sorting after ordinary trigger names: triggers of one
     /// kind fire in name order, and the key-change trigger must see the key that the
     /// table's other BEFORE triggers leave.
     pub(crate) fn trigger_sorted_last(&self, what: &str) -> String {
-        always_quote(&bounded(&format!("zzz_{}_{}", self.raw_schema, what)))
+        sql_ident(&bounded(&format!("zzz_{}_{}", self.raw_schema, what)))
     }
 
     /// The trigger function `<schema>.<table>:<what>` of an audited table, qualified and
@@ -69,7 +75,17 @@ impl AuditNames {
 
 /// The table `schema.table`, qualified and quoted.
 pub(crate) fn qualified_table(schema: &str, table: &str) -> String {
-    format!("{}.{}", always_quote(schema), always_quote(table))
+    format!("{}.{}", sql_ident(schema), sql_ident(table))
+}
+
+/// `'"schema"."name"'::pg_catalog.regclass`: a relation as a `regclass` constant. The
+/// input function of `regclass` reads only the plain `"…"` quoting, so the name is
+/// quoted that way and the whole goes into an escaped literal.
+pub(crate) fn regclass(schema: &str, name: &str) -> String {
+    format!(
+        "{}::pg_catalog.regclass",
+        sql_literal(&format!("{}.{}", always_quote(schema), always_quote(name)))
+    )
 }
 
 /// A custom setting prefix must be a plain identifier; odd schema names are hex-encoded

@@ -1,14 +1,14 @@
 //! The askama templates of the audit SQL and the values computed for them.
 //!
 //! Every value handed to a template is finished SQL: identifiers quoted with
-//! `always_quote`, literals with `quote_literal`, expressions built in [`super::json`].
+//! `sql_ident`, literals with `sql_literal`, expressions built in [`super::json`].
 //! The templates only lay the text out.
 
 use super::json;
-use super::names::{AuditNames, qualified_table};
+use super::names::{AuditNames, qualified_table, regclass};
 use super::types::qualified_type;
 use crate::error::{Error, Result};
-use crate::ident::{always_quote, quote_literal};
+use crate::ident::{sql_ident, sql_literal, sql_type_name};
 use crate::model::{Column, TableKind};
 use crate::spec::{AuditSpec, AuditedTable};
 use askama::Template;
@@ -57,17 +57,17 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
     let names = AuditNames::new(&spec.audit_schema);
     render(&SchemaTemplate {
         schema: names.schema.clone(),
-        actor_type: qualified_type(&spec.actor_id_type),
+        actor_type: sql_type_name(&qualified_type(&spec.actor_id_type)),
         actor_is_text: spec.actor_id_type == "text",
         transaction: names.object("transaction"),
-        transaction_xid_index: always_quote("transaction_native_transaction_id_idx"),
-        transaction_actor_index: always_quote("transaction_actor_id_issued_at_idx"),
+        transaction_xid_index: sql_ident("transaction_native_transaction_id_idx"),
+        transaction_actor_index: sql_ident("transaction_actor_id_issued_at_idx"),
         activity: names.object("activity"),
         activity_sequence: names.object("activity_id_seq"),
-        activity_record_index: always_quote("activity_record_idx"),
-        activity_transaction_index: always_quote("activity_transaction_id_idx"),
-        activity_time_index: always_quote("activity_issued_at_brin"),
-        activity_old_time_index: always_quote("activity_issued_at_idx"),
+        activity_record_index: sql_ident("activity_record_idx"),
+        activity_transaction_index: sql_ident("activity_transaction_id_idx"),
+        activity_time_index: sql_ident("activity_issued_at_brin"),
+        activity_old_time_index: sql_ident("activity_issued_at_idx"),
         key_change: names.object("key_change"),
         secret: names.object("secret"),
         suspension_token: names.object("suspension_token"),
@@ -167,7 +167,7 @@ fn column_list(columns: &[&Column]) -> String {
     }
     columns
         .iter()
-        .map(|c| always_quote(&c.name))
+        .map(|c| sql_ident(&c.name))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -189,14 +189,11 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         .flatten()
         .filter_map(|k| table.column(k))
         .collect();
-    let relid = format!(
-        "{}::pg_catalog.regclass::pg_catalog.oid",
-        quote_literal(&objects.table)
-    );
+    let relid = format!("{}::pg_catalog.oid", regclass(&table.schema, &table.name));
     let key_join = key
         .iter()
         .map(|c| {
-            let column = always_quote(&c.name);
+            let column = sql_ident(&c.name);
             // Plain `=` of pg_catalog, resolved by argument type; hashable, so the join
             // of 20,000-row transition tables stays a hash join.
             format!("n.{column} OPERATOR(pg_catalog.=) o.{column}")
@@ -214,15 +211,12 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         has_key: !key.is_empty(),
         key_change_before: table.kind == TableKind::Partitioned,
         record_truncate: audited.record_truncate,
-        schema_name: quote_literal(&table.schema),
-        table_name: quote_literal(&table.name),
+        schema_name: sql_literal(&table.schema),
+        table_name: sql_literal(&table.name),
         relid: relid.clone(),
         activity: names.object("activity"),
         activity_columns: ACTIVITY_COLUMNS,
-        activity_sequence: format!(
-            "{}::pg_catalog.regclass",
-            quote_literal(&names.object("activity_id_seq"))
-        ),
+        activity_sequence: names.regclass("activity_id_seq"),
         key_change: names.object("key_change"),
         suspend: names.object("suspend"),
         suspension_token: names.object("suspension_token"),

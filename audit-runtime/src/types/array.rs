@@ -68,6 +68,12 @@ impl<T> From<Vec<Option<T>>> for Array<T> {
     }
 }
 
+/// The most dimensions a PostgreSQL array has (`MAXDIM`). A JSON array nested deeper is
+/// an element (of `json[]` / `jsonb[]`) or an error, never another dimension: reading
+/// dimensions recursively without a bound would let a deeply nested value overflow the
+/// stack.
+pub(crate) const MAX_DIMENSIONS: usize = 6;
+
 /// Collects nested JSON arrays into a shape and flat elements, checking that every
 /// sub-array of one level has the same length (PostgreSQL arrays are rectangular).
 struct Collector<T> {
@@ -78,7 +84,7 @@ struct Collector<T> {
 impl<T: for<'a> Deserialize<'a>> Collector<T> {
     fn take(&mut self, depth: usize, raw: &RawValue) -> Result<(), String> {
         let text = raw.get();
-        if text.starts_with('[') {
+        if text.starts_with('[') && depth < MAX_DIMENSIONS {
             let items: Vec<&RawValue> = serde_json::from_str(text).map_err(|e| e.to_string())?;
             self.level(depth, items)
         } else if depth < self.dims.len() {
@@ -197,9 +203,13 @@ impl<'a, T: postgres_types::FromSql<'a>> postgres_types::FromSql<'a> for Array<T
         let count: usize = if dims.is_empty() {
             0
         } else {
-            dims.iter().product()
+            dims.iter()
+                .try_fold(1usize, |n, &d| n.checked_mul(d))
+                .ok_or("array dimensions overflow")?
         };
-        let mut elements = Vec::with_capacity(count);
+        // Every element takes at least its 4-byte length: a count the data cannot hold
+        // must not reserve memory for it.
+        let mut elements = Vec::with_capacity(count.min(raw.len().saturating_sub(at) / 4));
         for _ in 0..count {
             let len = int(raw, &mut at)?;
             if len < 0 {
@@ -240,5 +250,40 @@ mod tests {
         assert!(serde_json::from_str::<Array<i32>>("[\"x\"]").is_err());
         let s: Array<String> = serde_json::from_str(r#"["a", null]"#).unwrap();
         assert_eq!(s, Array::from(vec![Some("a".to_owned()), None]));
+    }
+
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+    #[test]
+    fn binary_headers_that_overflow_or_overstate_are_errors() {
+        use postgres_types::{FromSql, Type};
+        let header = |ints: &[i32]| {
+            ints.iter()
+                .flat_map(|i| i.to_be_bytes())
+                .collect::<Vec<u8>>()
+        };
+        let max = i32::MAX;
+        // Three dimensions of i32::MAX elements: the count overflows usize.
+        let overflow = header(&[3, 0, 23, max, 1, max, 1, max, 1]);
+        assert!(Array::<i32>::from_sql(&Type::INT4_ARRAY, &overflow).is_err());
+        // Two billion elements announced, none sent.
+        let overstated = header(&[1, 0, 25, max, 1]);
+        assert!(Array::<String>::from_sql(&Type::TEXT_ARRAY, &overstated).is_err());
+    }
+
+    #[test]
+    fn dimensions_stop_at_postgres_maximum() {
+        let nested = |depth: usize| format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+        let six: Array<i32> = serde_json::from_str(&nested(6)).unwrap();
+        assert_eq!(six.dims(), &[1; 6]);
+        assert!(serde_json::from_str::<Array<i32>>(&nested(7)).is_err());
+        // Deeper arrays are elements of json arrays (serde_json bounds their depth).
+        let json: Array<serde_json::Value> = serde_json::from_str(&nested(8)).unwrap();
+        assert_eq!(json.dims(), &[1; 6]);
+        assert_eq!(json.elements(), &[Some(serde_json::json!([[1]]))]);
+        // No stack overflow, and no quadratic re-reading, however deep the input.
+        let start = std::time::Instant::now();
+        assert!(serde_json::from_str::<Array<i32>>(&nested(200_000)).is_err());
+        assert!(serde_json::from_str::<Array<serde_json::Value>>(&nested(200_000)).is_err());
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
     }
 }

@@ -379,7 +379,10 @@ mod pg {
                 .0;
             Ok(Self {
                 time,
-                offset: FixedOffset::east_opt(-west).ok_or("invalid timetz offset")?,
+                offset: west
+                    .checked_neg()
+                    .and_then(FixedOffset::east_opt)
+                    .ok_or("invalid timetz offset")?,
             })
         }
         fn accepts(ty: &Type) -> bool {
@@ -411,5 +414,21 @@ mod tests {
         assert!("2024-13-01".parse::<Date>().is_err());
         let tz: TimeTz = "10:00:00.123+05:30".parse().unwrap();
         assert_eq!(tz.to_string(), "10:00:00.123+05:30");
+    }
+
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+    #[test]
+    fn binary_timetz_with_an_impossible_zone_is_an_error() {
+        use postgres_types::{FromSql, Type};
+        let raw = |west: i32| {
+            let mut raw = 36_000_000_000i64.to_be_bytes().to_vec();
+            raw.extend(west.to_be_bytes());
+            raw
+        };
+        let tz = TimeTz::from_sql(&Type::TIMETZ, &raw(-19_800)).unwrap();
+        assert_eq!(tz.to_string(), "10:00:00+05:30");
+        // i32::MIN has no negation: this panicked in debug builds.
+        assert!(TimeTz::from_sql(&Type::TIMETZ, &raw(i32::MIN)).is_err());
+        assert!(TimeTz::from_sql(&Type::TIMETZ, &raw(90_000)).is_err());
     }
 }

@@ -14,6 +14,12 @@ pub mod kitchen_sink_time {
     include!(concat!(env!("OUT_DIR"), "/kitchen_sink_time.rs"));
 }
 
+/// Tables, columns, enum labels and composite attributes with hostile names (quotes,
+/// dollar quotes, comments, line breaks, bidi controls, emoji, 63-byte names).
+pub mod hostile {
+    include!(concat!(env!("OUT_DIR"), "/hostile.rs"));
+}
+
 /// The round-trip fixture, included the way users include theirs.
 pub mod roundtrip {
     audit_runtime::include_audit!();

@@ -114,60 +114,9 @@ fn read_pairs(client: &mut Client) -> BTreeMap<(i64, String), Pair> {
         .collect()
 }
 
-const INSERTS: &str = r#"
-SET TimeZone = 'UTC';
-INSERT INTO everything (id, rating) VALUES (1, 1);
-SET TimeZone = 'America/New_York';
-INSERT INTO everything VALUES (2, 12, 345, 6789, 1.5, 2.25, 123.456, 12.50, '12.34', 'plain', 'short', 'abc',
-    true, '\x0102', 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', '2024-05-01', '10:00:00', '10:00:00+02',
-    '2024-05-01 10:00:00', '2024-05-01 12:00:00+02', '1 day 02:00:00', '192.168.0.1', '192.168.0.0/16',
-    '08:00:2b:01:02:03', '08:00:2b:01:02:03:04:05', '{"a": [1, 2.5, null], "b": "x"}', '{"k": {"n": 1}}',
-    '{1,2,3}', '{a,b}', '{"2024-05-01 12:00:00+02"}', '{sad,happy}', 'ok', 'me@example.com', 5,
-    ROW('Main St', 'Springfield', '12345', '{x,y}', '2024-05-01 12:00:00+02'),
-    ARRAY[ROW('A', NULL, NULL, NULL, NULL)::address], 'hidden');
-SET TimeZone = 'Asia/Kolkata';
-INSERT INTO everything VALUES (3, 32767, 2147483647, 9223372036854775807, 'NaN', 'Infinity',
-    1234567890123456789012345678901234567890.0123456789, 9999999999.99, '92233720368547758.07',
-    '', '', '', false, '\x', '00000000-0000-0000-0000-000000000000', 'infinity', '00:00:00',
-    '23:59:59.999999-15:59', 'infinity', 'infinity', '-178000000 years', '::1', '::/0',
-    'ff:ff:ff:ff:ff:ff', '00:00:00:00:00:00:00:00', '[]', '[]', '{}', '{}', '{}', '{}', 'sad', '',
-    2147483647, ROW(NULL, NULL, NULL, NULL, NULL), '{}', NULL);
-SET TimeZone = 'Pacific/Chatham';
-INSERT INTO everything VALUES (4, -32768, -2147483648, -9223372036854775808, '-Infinity', '-0',
-    'NaN', -9999999999.99, '-92233720368547758.08',
-    E'h\u00e9llo \u0001\n\t"\\ 日本 🎉', 'ü', 'ab', false, '\x00ff10', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11',
-    '0044-03-15 BC', '23:59:59.999999', '00:00:00+14', '1900-01-01 12:00:00.5', '1969-07-20 20:17:40.123456+00',
-    '1 year 2 mons -3 days 04:05:06.7', '10.0.0.1/24', '10.0.0.0/8', '01:02:03:04:05:06',
-    '01:02:03:04:05:06:07:08', '"just a string"', '[1, "two", {"3": [4]}]',
-    '{{1,NULL},{3,4}}', '{a,NULL,"","\"q\"",", {}"}', '{"2024-05-01 12:00+02",NULL}',
-    '{sad,NULL,"it''s complicated"}', 'it''s complicated', 'x@y', 2,
-    ROW('Main St', NULL, '12345', '{a,NULL}', '2024-05-01 12:00+02'),
-    ARRAY[ROW(NULL, NULL, NULL, NULL, NULL)::address, NULL, ROW('B', 'C', 'D', '{}', '1850-01-01 00:00Z')::address], 'x');
-SET TimeZone = 'Europe/Berlin';
-INSERT INTO everything (id, num, f4, f8, d, ts, tstz, rating) VALUES
-    (5, 'Infinity', 1.5e-7, 1e308, '12345-01-01', '0044-03-15 01:00 BC', '1850-01-01 00:00Z', 3),
-    (6, '-Infinity', 3.4028235e38, 5e-324, '-infinity', '-infinity', '1899-12-31 23:59:59.5+01', 4);
-INSERT INTO pair VALUES (1, 'a', 1), (-9223372036854775808, 'ü "q"', 2), (9223372036854775807, '', 3);
-"#;
+const INSERTS: &str = include_str!("../../fixtures/roundtrip/inserts.sql");
 
-const UPDATES: &str = r#"
-SET TimeZone = 'Pacific/Chatham';
-SET IntervalStyle = 'iso_8601';
-SET bytea_output = 'escape';
-UPDATE everything SET i4 = coalesce(i4 / 2, 0) + 1, txt = NULL, iv = '-1 day -00:00:01',
-    bin = '\x6162005c7f', tstz = '2000-02-29 23:59:59.999999+13:45',
-    stamps = ARRAY['1999-12-31 23:59:59+05:30'::timestamptz], home = NULL, feeling = 'happy',
-    num = 1.10, num2 = 1.1 WHERE id IN (1, 2, 3);
-UPDATE everything SET num = 123.4560 WHERE id = 2;
-UPDATE everything SET f8 = NULL, ints = '{{{1}},{{2}}}', mail = NULL, homes = NULL WHERE id = 4;
--- Changes nothing, or only the excluded column: no activity.
-UPDATE everything SET i2 = i2 WHERE id = 4;
-UPDATE everything SET secret = 'changed' WHERE id = 2;
-RESET IntervalStyle;
-RESET bytea_output;
-UPDATE everything SET iv = '100:00:00', bin = '\xdeadbeef' WHERE id = 5;
-UPDATE pair SET v = v + 10 WHERE a = 1;
-"#;
+const UPDATES: &str = include_str!("../../fixtures/roundtrip/updates.sql");
 
 #[test]
 fn every_activity_decodes_to_what_the_table_held() {
