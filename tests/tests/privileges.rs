@@ -682,9 +682,6 @@ fn trigger_and_schema_sql_call_no_function_through_the_search_path() {
 }
 
 #[test]
-#[ignore = "history rewrites (renames, retypes, purges) call jsonb functions unqualified: \
-            a role that can create objects in the migrating role's search_path runs code \
-            with its rights; see README, Not supported yet"]
 fn history_rewrites_do_not_resolve_functions_through_the_search_path() {
     let db = TestDb::with_sql(
         "priv_history",

@@ -98,6 +98,8 @@ struct RetypeKey {
     table: String,
     key: String,
     new_type: String,
+    /// `new_type` spelled so that the search_path cannot redirect the cast.
+    cast_type: String,
 }
 
 fn render(template: &impl Template) -> Result<String> {
@@ -196,6 +198,7 @@ pub fn retype_key(
         table: target.table,
         key: sql_literal(key),
         new_type: new_type.to_owned(),
+        cast_type: crate::sql::types::qualified_type(new_type),
     })
     .map(Some)
 }

@@ -37,7 +37,7 @@
 mod json;
 mod names;
 mod templates;
-mod types;
+pub(crate) mod types;
 
 use crate::error::{Error, Result};
 use crate::spec::{AuditSpec, AuditedTable};

@@ -4,48 +4,50 @@
 -- History: table public.article was renamed to public.post; its activities move along.
 UPDATE "audit"."activity"
    SET "schema_name" = 'public', "table_name" = 'post'
- WHERE "schema_name" = 'public' AND "table_name" = 'article';
--- History: column 'title' of 'public'.'post' was renamed to 'headline'. Only rows
+ WHERE "schema_name" OPERATOR(pg_catalog.=) 'public' AND "table_name" OPERATOR(pg_catalog.=) 'article';-- History: column 'title' of 'public'.'post' was renamed to 'headline'. Only rows
 -- holding the old key change; NULLs and empty objects stay as they are. A row holding both
 -- keys would lose a value: refuse (the migration rolls back) instead.
+-- Functions and operators are schema-qualified: a migration runs with the privileges of
+-- its role, and the search_path must not be able to redirect what it calls.
 DO $rename$
 BEGIN
     IF EXISTS (SELECT FROM "audit"."activity"
-                WHERE "schema_name" = 'public' AND "table_name" = 'post'
-                  AND (("old_data" ? 'title' AND "old_data" ? 'headline')
-                    OR ("changed_data" ? 'title' AND "changed_data" ? 'headline'))) THEN
+                WHERE "schema_name" OPERATOR(pg_catalog.=) 'public' AND "table_name" OPERATOR(pg_catalog.=) 'post'
+                  AND (("old_data" OPERATOR(pg_catalog.?) 'title' AND "old_data" OPERATOR(pg_catalog.?) 'headline')
+                    OR ("changed_data" OPERATOR(pg_catalog.?) 'title' AND "changed_data" OPERATOR(pg_catalog.?) 'headline'))) THEN
         RAISE EXCEPTION 'history of %.% holds both keys % and %', 'public', 'post', 'title', 'headline';
     END IF;
 END
 $rename$;
 UPDATE "audit"."activity"
-   SET "old_data" = CASE WHEN "old_data" ? 'title'
-                         THEN ("old_data" - 'title') || jsonb_build_object('headline', "old_data" -> 'title')
+   SET "old_data" = CASE WHEN "old_data" OPERATOR(pg_catalog.?) 'title'
+                         THEN ("old_data" OPERATOR(pg_catalog.-) 'title'::pg_catalog.text) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('headline', "old_data" OPERATOR(pg_catalog.->) 'title'::pg_catalog.text)
                          ELSE "old_data" END,
-       "changed_data" = CASE WHEN "changed_data" ? 'title'
-                             THEN ("changed_data" - 'title') || jsonb_build_object('headline', "changed_data" -> 'title')
+       "changed_data" = CASE WHEN "changed_data" OPERATOR(pg_catalog.?) 'title'
+                             THEN ("changed_data" OPERATOR(pg_catalog.-) 'title'::pg_catalog.text) OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('headline', "changed_data" OPERATOR(pg_catalog.->) 'title'::pg_catalog.text)
                              ELSE "changed_data" END
- WHERE "schema_name" = 'public' AND "table_name" = 'post'
-   AND ("old_data" ? 'title' OR "changed_data" ? 'title');
--- History: column 'views' of 'public'.'post' changed type to text; recorded
+ WHERE "schema_name" OPERATOR(pg_catalog.=) 'public' AND "table_name" OPERATOR(pg_catalog.=) 'post'
+   AND ("old_data" OPERATOR(pg_catalog.?) 'title' OR "changed_data" OPERATOR(pg_catalog.?) 'title');-- History: column 'views' of 'public'.'post' changed type to text; recorded
 -- values take the JSON form of the new type. A value the new type cannot hold makes the
 -- migration fail, as the ALTER TABLE would have.
+-- Functions and operators are schema-qualified: a migration runs with the privileges of
+-- its role, and the search_path must not be able to redirect what it calls.
 UPDATE "audit"."activity"
-   SET "old_data" = CASE WHEN jsonb_typeof("old_data" -> 'views') IN ('number', 'string', 'boolean')
-                         THEN jsonb_set("old_data", ARRAY['views'], to_jsonb(("old_data" ->> 'views')::text))
+   SET "old_data" = CASE WHEN pg_catalog.jsonb_typeof("old_data" OPERATOR(pg_catalog.->) 'views'::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY['number', 'string', 'boolean'])
+                         THEN pg_catalog.jsonb_set("old_data", ARRAY['views'], pg_catalog.to_jsonb(("old_data" OPERATOR(pg_catalog.->>) 'views'::pg_catalog.text)::pg_catalog.text))
                          ELSE "old_data" END,
-       "changed_data" = CASE WHEN jsonb_typeof("changed_data" -> 'views') IN ('number', 'string', 'boolean')
-                             THEN jsonb_set("changed_data", ARRAY['views'], to_jsonb(("changed_data" ->> 'views')::text))
+       "changed_data" = CASE WHEN pg_catalog.jsonb_typeof("changed_data" OPERATOR(pg_catalog.->) 'views'::pg_catalog.text) OPERATOR(pg_catalog.=) ANY (ARRAY['number', 'string', 'boolean'])
+                             THEN pg_catalog.jsonb_set("changed_data", ARRAY['views'], pg_catalog.to_jsonb(("changed_data" OPERATOR(pg_catalog.->>) 'views'::pg_catalog.text)::pg_catalog.text))
                              ELSE "changed_data" END
- WHERE "schema_name" = 'public' AND "table_name" = 'post'
-   AND ("old_data" ? 'views' OR "changed_data" ? 'views');
--- History: the values of column 'secret' of 'public'.'post' are removed (the column is excluded and purge_excluded is set).
+ WHERE "schema_name" OPERATOR(pg_catalog.=) 'public' AND "table_name" OPERATOR(pg_catalog.=) 'post'
+   AND ("old_data" OPERATOR(pg_catalog.?) 'views' OR "changed_data" OPERATOR(pg_catalog.?) 'views');-- History: the values of column 'secret' of 'public'.'post' are removed (the column is excluded and purge_excluded is set).
+-- Functions and operators are schema-qualified: a migration runs with the privileges of
+-- its role, and the search_path must not be able to redirect what it calls.
 UPDATE "audit"."activity"
-   SET "old_data" = "old_data" - 'secret',
-       "changed_data" = "changed_data" - 'secret'
- WHERE "schema_name" = 'public' AND "table_name" = 'post'
-   AND ("old_data" ? 'secret' OR "changed_data" ? 'secret');
--- Stop auditing "public"."article": generated by audit-codegen, do not edit.
+   SET "old_data" = "old_data" OPERATOR(pg_catalog.-) 'secret'::pg_catalog.text,
+       "changed_data" = "changed_data" OPERATOR(pg_catalog.-) 'secret'::pg_catalog.text
+ WHERE "schema_name" OPERATOR(pg_catalog.=) 'public' AND "table_name" OPERATOR(pg_catalog.=) 'post'
+   AND ("old_data" OPERATOR(pg_catalog.?) 'secret' OR "changed_data" OPERATOR(pg_catalog.?) 'secret');-- Stop auditing "public"."article": generated by audit-codegen, do not edit.
 -- Drops its audit triggers and trigger functions; its recorded history is kept.
 -- CASCADE drops the triggers a function still serves when the table was renamed (the
 -- triggers moved with it); it drops nothing else, as only those triggers use them.
