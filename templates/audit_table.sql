@@ -154,6 +154,10 @@ CREATE TRIGGER {{ objects.update_trigger }}
 -- update trigger. A BEFORE ROW trigger would make every updated row be locked and
 -- fetched again before its WHEN clause is even evaluated: one extra WAL record per
 -- row (20,000 more records and 1 MB more WAL for a 20,000-row UPDATE).
+-- UPDATE OF the key columns: an UPDATE whose SET list names no key column cannot
+-- change the key, and for it the trigger is skipped before its WHEN clause is even
+-- prepared (that preparation, once per statement, cost a single-row UPDATE about 20 us
+-- of 130).
 {%- endif %}
 CREATE OR REPLACE FUNCTION {{ objects.key_change_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
@@ -176,7 +180,7 @@ REVOKE ALL ON FUNCTION {{ objects.key_change_function }}() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS {{ objects.key_change_trigger }} ON {{ objects.table }};
 CREATE TRIGGER {{ objects.key_change_trigger }}
-    {% if key_change_before %}BEFORE{% else %}AFTER{% endif %} UPDATE ON {{ objects.table }}
+    {% if key_change_before %}BEFORE UPDATE{% else %}AFTER UPDATE OF {{ key_columns }}{% endif %} ON {{ objects.table }}
     FOR EACH ROW
     WHEN ({{ key_changed_condition }})
     EXECUTE FUNCTION {{ objects.key_change_function }}();

@@ -154,6 +154,8 @@ struct TableTemplate {
     key_of_old: String,
     key_of_new: String,
     key_changed_condition: String,
+    /// The key columns as an identifier list, for `UPDATE OF`.
+    key_columns: String,
     row_old_row: String,
     row_changed: String,
     row_any_changed: String,
@@ -245,6 +247,11 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
             json::row_of(&key, "OLD"),
             json::row_of(&key, "NEW")
         ),
+        key_columns: key
+            .iter()
+            .map(|c| sql_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", "),
         row_old_row: json::row_object(schema, &columns, "OLD", "            "),
         row_changed: json::changed_object(schema, &columns, "NEW", "OLD", "            "),
         row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),

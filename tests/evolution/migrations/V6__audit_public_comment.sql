@@ -220,6 +220,10 @@ CREATE TRIGGER "audit_update"
 -- update trigger. A BEFORE ROW trigger would make every updated row be locked and
 -- fetched again before its WHEN clause is even evaluated: one extra WAL record per
 -- row (20,000 more records and 1 MB more WAL for a 20,000-row UPDATE).
+-- UPDATE OF the key columns: an UPDATE whose SET list names no key column cannot
+-- change the key, and for it the trigger is skipped before its WHEN clause is even
+-- prepared (that preparation, once per statement, cost a single-row UPDATE about 20 us
+-- of 130).
 CREATE OR REPLACE FUNCTION "audit"."public.comment:key_change"() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
 AS $function$
@@ -241,7 +245,7 @@ REVOKE ALL ON FUNCTION "audit"."public.comment:key_change"() FROM PUBLIC;
 
 DROP TRIGGER IF EXISTS "zzz_audit_key_change" ON "public"."comment";
 CREATE TRIGGER "zzz_audit_key_change"
-    AFTER UPDATE ON "public"."comment"
+    AFTER UPDATE OF "id" ON "public"."comment"
     FOR EACH ROW
     WHEN (ROW(OLD."id")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(NEW."id")::pg_catalog.record)
     EXECUTE FUNCTION "audit"."public.comment:key_change"();
