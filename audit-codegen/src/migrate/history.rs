@@ -229,7 +229,7 @@ mod tests {
         assert!(retype("integer", "bigint").is_none());
         assert!(retype("text", "jsonb").is_none());
         let sql = retype("integer", "text").unwrap();
-        assert!(sql.contains("::text))"), "{sql}");
+        assert!(sql.contains("::pg_catalog.text))"), "{sql}");
     }
 
     #[test]
