@@ -19,7 +19,7 @@ const INSERT_COLUMNS: &str =
 /// Variables: `n` (a per-client counter, start it with `-D n=0`) and `nclients` (`-D`)
 /// give every client its own stream of keys to delete; `permute` spreads them over the
 /// table so deletes do not walk the heap in order. For the floor, each statement also
-/// writes its activity row by hand (see [`with_floor`]).
+/// writes its activity row by hand, in the same statement.
 pub fn pgbench_script(verb: Verb, variant: Variant, context: bool, table_rows: u64) -> String {
     let table = table_of(variant);
     let statement = |dml: String, old_key: &str, changed: &str| {

@@ -262,6 +262,13 @@ impl Act {
         }
     }
 
+    /// The update of a keyed row from `old` to `new` (JSON rows), if any column changed:
+    /// an UPDATE that changes nothing records nothing.
+    fn changed(table: &str, key: Value, old: Value, new: &Value) -> Option<Self> {
+        let changed = diff(&old, new);
+        (!changed.is_empty()).then(|| Self::update(table, Some(key), old, changed))
+    }
+
     fn delete(table: &str, key: Option<Value>, old: Value) -> Self {
         Self {
             table: table.to_owned(),
@@ -463,15 +470,12 @@ fn update_item<C: GenericClient>(
         "UPDATE item SET name = $2, qty = $3, note = $4 WHERE id = $1",
         &[&id, &new.name, &new.qty, &new.note],
     )?;
-    let changed = diff(&item_json(id, &old), &item_json(id, &new));
-    if !changed.is_empty() {
-        acts.push(Act::update(
-            "item",
-            Some(json!(id)),
-            item_json(id, &old),
-            changed,
-        ));
-    }
+    acts.extend(Act::changed(
+        "item",
+        json!(id),
+        item_json(id, &old),
+        &item_json(id, &new),
+    ));
     lane.items.insert(id, new);
     Ok(())
 }
@@ -512,15 +516,12 @@ fn update_items_bulk<C: GenericClient>(
             1 => new.qty = value,
             _ => {}
         }
-        let changed = diff(&item_json(id, &old), &item_json(id, &new));
-        if !changed.is_empty() {
-            acts.push(Act::update(
-                "item",
-                Some(json!(id)),
-                item_json(id, &old),
-                changed,
-            ));
-        }
+        acts.extend(Act::changed(
+            "item",
+            json!(id),
+            item_json(id, &old),
+            &item_json(id, &new),
+        ));
         lane.items.insert(id, new);
     }
     Ok(())
@@ -546,12 +547,11 @@ fn change_item_key<C: GenericClient>(
         "UPDATE item SET id = $2, name = $3 WHERE id = $1",
         &[&from, &to, &new.name],
     )?;
-    let changed = diff(&item_json(from, &old), &item_json(to, &new));
-    acts.push(Act::update(
+    acts.extend(Act::changed(
         "item",
-        Some(json!(to)),
+        json!(to),
         item_json(from, &old),
-        changed,
+        &item_json(to, &new),
     ));
     lane.items.remove(&from);
     lane.items.insert(to, new);
@@ -578,12 +578,11 @@ fn swap_item_keys<C: GenericClient>(
     )?;
     let (row_a, row_b) = (lane.items[&a].clone(), lane.items[&b].clone());
     for (from, to, row) in [(a, b, &row_a), (b, a, &row_b)] {
-        let changed = diff(&item_json(from, row), &item_json(to, row));
-        acts.push(Act::update(
+        acts.extend(Act::changed(
             "item",
-            Some(json!(to)),
+            json!(to),
             item_json(from, row),
-            changed,
+            &item_json(to, row),
         ));
     }
     lane.items.insert(a, row_b);
@@ -683,15 +682,12 @@ fn update_line<C: GenericClient>(
             )?;
         }
     }
-    let changed = diff(&line_json(key, &old), &line_json(key, &new));
-    if !changed.is_empty() {
-        acts.push(Act::update(
-            "line",
-            Some(json!([key.0, key.1])),
-            line_json(key, &old),
-            changed,
-        ));
-    }
+    acts.extend(Act::changed(
+        "line",
+        json!([key.0, key.1]),
+        line_json(key, &old),
+        &line_json(key, &new),
+    ));
     lane.lines.insert(key, new);
     Ok(())
 }
@@ -715,12 +711,11 @@ fn change_line_key<C: GenericClient>(
         &[&from.0, &from.1, &no],
     )?;
     let line = lane.lines.remove(&from).unwrap();
-    let changed = diff(&line_json(from, &line), &line_json(to, &line));
-    acts.push(Act::update(
+    acts.extend(Act::changed(
         "line",
-        Some(json!([to.0, to.1])),
+        json!([to.0, to.1]),
         line_json(from, &line),
-        changed,
+        &line_json(to, &line),
     ));
     lane.lines.insert(to, line);
     Ok(())
@@ -751,12 +746,11 @@ fn bulk_order<C: GenericClient>(
                 secret: Some("bumped".to_owned()),
                 ..old.clone()
             };
-            let changed = diff(&line_json(key, &old), &line_json(key, &new));
-            acts.push(Act::update(
+            acts.extend(Act::changed(
                 "line",
-                Some(json!([key.0, key.1])),
+                json!([key.0, key.1]),
                 line_json(key, &old),
-                changed,
+                &line_json(key, &new),
             ));
             lane.lines.insert(key, new);
         }
