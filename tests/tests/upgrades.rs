@@ -417,3 +417,41 @@ fn a_failing_upgrade_leaves_the_installed_audit_trail_as_it_was() {
     }
     println!("upgrade checks of failing upgrades: {checks}");
 }
+
+/// A table migration generated from a schema the database no longer matches (a column
+/// renamed or dropped since) is refused when applied, naming the missing columns,
+/// instead of installing triggers that would make every write to the table fail.
+#[test]
+fn a_table_migration_for_columns_the_table_lacks_is_refused_with_their_names() {
+    let mut project = Project::new("upgrade-stale", "sqlx");
+    let (_, first) = project.step(
+        "CREATE TABLE article (id int PRIMARY KEY, title text, body text);",
+        "[tables.article]\n",
+    );
+    let [schema, table] = first.as_slice() else {
+        panic!("{first:?}")
+    };
+    let read = |p: &PathBuf| std::fs::read_to_string(p).unwrap();
+    // The database's table lost `body` and renamed `title` since the dump was taken.
+    let db = TestDb::with_sql(
+        "upgrade_stale",
+        "CREATE TABLE article (id int PRIMARY KEY, headline text);",
+    );
+    let mut c = db.client();
+    c.batch_execute(&format!("BEGIN;\n{}\nCOMMIT;", read(schema)))
+        .unwrap();
+    let before = audit_catalog(&mut c, "audit");
+    let error = c
+        .batch_execute(&format!("BEGIN;\n{}\nCOMMIT;", read(table)))
+        .expect_err("the table lacks columns the triggers read");
+    let message = describe(&error);
+    assert!(
+        message.contains("table public.article has no column(s) body, title"),
+        "{message}"
+    );
+    c.batch_execute("ROLLBACK").unwrap();
+    assert_eq!(audit_catalog(&mut c, "audit"), before);
+    // Writes to the table keep working.
+    c.batch_execute("INSERT INTO article VALUES (1, 'a')")
+        .unwrap();
+}

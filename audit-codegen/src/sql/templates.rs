@@ -161,6 +161,10 @@ struct TableTemplate {
     row_any_changed: String,
     delete_key: String,
     delete_row: String,
+    /// Every column the triggers read (audited and key columns), as a `name[]` literal.
+    read_columns: String,
+    /// The table as `schema.table` in a string literal, for messages.
+    table_label: String,
 }
 
 fn column_list(columns: &[&Column]) -> String {
@@ -192,6 +196,20 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         .filter_map(|k| table.column(k))
         .collect();
     let relid = format!("{}::pg_catalog.oid", regclass(&table.schema, &table.name));
+    let mut read: Vec<&str> = columns
+        .iter()
+        .chain(&key)
+        .map(|c| c.name.as_str())
+        .collect();
+    read.sort_unstable();
+    read.dedup();
+    let read_columns = format!(
+        "ARRAY[{}]::pg_catalog.name[]",
+        read.iter()
+            .map(|c| sql_literal(c))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let key_join = key
         .iter()
         .map(|c| {
@@ -257,6 +275,8 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),
         delete_key: json::key(schema, &key, "o"),
         delete_row: json::row_object(schema, &columns, "o", "           "),
+        read_columns,
+        table_label: sql_literal(&format!("{}.{}", table.schema, table.name)),
         objects,
     })
 }

@@ -7,6 +7,28 @@
 -- Record key: "id".
 -- Re-running this script replaces the functions and triggers in place (an upgrade).
 
+-- The table must have every column the triggers read. Function bodies are only checked
+-- when first run, so a schema that changed since this migration was generated would
+-- otherwise install cleanly and then make every write to the table fail.
+DO $check$
+DECLARE
+    v_missing pg_catalog.text;
+BEGIN
+    SELECT pg_catalog.string_agg(c.name::pg_catalog.text, ', ') INTO v_missing
+      FROM pg_catalog.unnest(ARRAY['body', 'id', 'post_id']::pg_catalog.name[]) AS c(name)
+     WHERE NOT EXISTS (
+               SELECT FROM pg_catalog.pg_attribute AS a
+                WHERE a.attrelid OPERATOR(pg_catalog.=) '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid
+                  AND a.attname OPERATOR(pg_catalog.=) c.name
+                  AND a.attnum OPERATOR(pg_catalog.>) 0
+                  AND NOT a.attisdropped);
+    IF v_missing IS NOT NULL THEN
+        RAISE EXCEPTION 'table % has no column(s) %, which its audit triggers read', 'public.comment', v_missing
+            USING HINT = 'Regenerate the audit migrations from the current schema.';
+    END IF;
+END
+$check$;
+
 -- "audit"."public.comment:insert": records every inserted row (statement level, from the
 -- transition table, so a multi-row INSERT or COPY costs one INSERT ... SELECT).
 CREATE OR REPLACE FUNCTION "audit"."public.comment:insert"() RETURNS trigger
