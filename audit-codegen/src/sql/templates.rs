@@ -43,6 +43,7 @@ struct SchemaTemplate {
     /// The B-tree time index of earlier versions, dropped on upgrade.
     activity_old_time_index: String,
     key_change: String,
+    key_change_index: String,
     secret: String,
     suspension_token: String,
     suspend: String,
@@ -69,6 +70,7 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
         activity_time_index: sql_ident("activity_issued_at_brin"),
         activity_old_time_index: sql_ident("activity_issued_at_idx"),
         key_change: names.object("key_change"),
+        key_change_index: sql_ident("key_change_native_transaction_id_relid_idx"),
         secret: names.object("secret"),
         suspension_token: names.object("suspension_token"),
         suspend: names.object("suspend"),
