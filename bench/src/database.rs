@@ -15,6 +15,9 @@ pub struct Database {
     checkpoint: bool,
     /// Why our generated SQL cannot be measured, if it cannot.
     ours_missing: Option<String>,
+    /// The highest id of the populated transaction rows of each variant, once
+    /// [`Database::populate_history`] ran: resets keep those rows.
+    populated: Vec<(Variant, i64)>,
 }
 
 /// A database error with the server's message.
@@ -55,6 +58,7 @@ impl Database {
             table_rows,
             checkpoint,
             ours_missing,
+            populated: Vec::new(),
         };
         database.verify_recording()?;
         Ok(database)
@@ -89,35 +93,56 @@ impl Database {
             .collect()
     }
 
-    /// Restores a variant's table and empties its audit tables.
+    /// Restores a variant's table and empties its audit tables (in the populated state,
+    /// all but the populated transaction rows).
     pub fn reset(&mut self, variant: Variant) -> Result<(), String> {
+        let kept = self
+            .populated
+            .iter()
+            .find(|(v, _)| *v == variant)
+            .map(|(_, id)| *id);
         fixture::reset(
             &mut self.client,
             variant,
             ours::SCHEMA,
             self.table_rows,
             self.checkpoint,
+            kept,
         )
         .map_err(db_err)
+    }
+
+    /// From now on, every variant's transaction table starts each measurement with
+    /// `rows` rows of earlier transactions (analyzed), instead of empty.
+    pub fn populate_history(&mut self, rows: u64) -> Result<(), String> {
+        for variant in [
+            Variant::None,
+            Variant::Ours,
+            Variant::Generic,
+            Variant::Floor,
+        ] {
+            if let Some(max) =
+                fixture::populate_transactions(&mut self.client, variant, ours::SCHEMA, rows)
+                    .map_err(db_err)?
+            {
+                self.populated.push((variant, max));
+            }
+        }
+        Ok(())
+    }
+
+    /// Back to empty transaction tables at every reset.
+    pub fn forget_history(&mut self) -> Result<(), String> {
+        for (variant, _) in std::mem::take(&mut self.populated) {
+            self.reset(variant)?;
+        }
+        Ok(())
     }
 
     /// Activity rows a variant recorded since its last reset, and how many of them are
     /// linked to a `transaction` row. `None` for no auditing.
     pub fn recorded(&mut self, variant: Variant) -> Result<Option<(i64, i64)>, String> {
-        let Some(activity) = fixture::audit_tables_of(variant, ours::SCHEMA)
-            .into_iter()
-            .find(|t| t.ends_with(".activity"))
-        else {
-            return Ok(None);
-        };
-        let row = self
-            .client
-            .query_one(
-                &format!("SELECT count(*), count(transaction_id) FROM {activity}"),
-                &[],
-            )
-            .map_err(db_err)?;
-        Ok(Some((row.get(0), row.get(1))))
+        recorded(&mut self.client, variant)
     }
 
     /// One insert, update and delete through each audited variant must leave three
@@ -144,4 +169,22 @@ impl Database {
         }
         Ok(())
     }
+}
+
+/// Activity rows a variant recorded since its last reset, and how many of them are
+/// linked to a `transaction` row, read on `client`. `None` for no auditing.
+pub fn recorded(client: &mut Client, variant: Variant) -> Result<Option<(i64, i64)>, String> {
+    let Some(activity) = fixture::audit_tables_of(variant, ours::SCHEMA)
+        .into_iter()
+        .find(|t| t.ends_with(".activity"))
+    else {
+        return Ok(None);
+    };
+    let row = client
+        .query_one(
+            &format!("SELECT count(*), count(transaction_id) FROM {activity}"),
+            &[],
+        )
+        .map_err(db_err)?;
+    Ok(Some((row.get(0), row.get(1))))
 }

@@ -97,19 +97,68 @@ pub fn audit_tables_of(variant: Variant, ours_schema: &str) -> Vec<String> {
     }
 }
 
+/// The transaction table of a variant, if it has one.
+pub fn transaction_table_of(variant: Variant, ours_schema: &str) -> Option<String> {
+    audit_tables_of(variant, ours_schema)
+        .into_iter()
+        .find(|t| t.ends_with(".transaction"))
+}
+
+/// Fills a variant's transaction table with `rows` rows of earlier transactions (xid8
+/// values of a later epoch, so that no transaction of this run ever has one), analyzes
+/// it, and returns the highest id: resets keep the rows up to it.
+pub fn populate_transactions(
+    client: &mut Client,
+    variant: Variant,
+    ours_schema: &str,
+    rows: u64,
+) -> Result<Option<i64>, postgres::Error> {
+    let Some(table) = transaction_table_of(variant, ours_schema) else {
+        return Ok(None);
+    };
+    client.batch_execute(&format!(
+        "TRUNCATE {table};
+         INSERT INTO {table} (native_transaction_id, issued_at, client_addr, actor_id, context)
+         SELECT ((1::bigint << 40) + g)::text::xid8,
+                timestamptz '2024-01-01 00:00:00+00' + g * interval '10 seconds',
+                '192.0.2.10', g % 1000, '{{\"request_id\": \"earlier\"}}'
+           FROM generate_series(1, {rows}) AS g;
+         VACUUM ANALYZE {table};"
+    ))?;
+    let max: Option<i64> = client
+        .query_one(&format!("SELECT max(id) FROM {table}"), &[])?
+        .get(0);
+    Ok(Some(max.unwrap_or(0)))
+}
+
 /// Refills a variant's table from the seed and empties its audit tables, then vacuums
 /// and (with `checkpoint`) checkpoints, so that no measurement pays for the previous
 /// one's dirty pages or has a timed checkpoint start in its middle.
+///
+/// With `kept_transactions`, the transaction table is not emptied: its rows up to that id
+/// (those of [`populate_transactions`]) stay, and only later ones are deleted.
 pub fn reset(
     client: &mut Client,
     variant: Variant,
     ours_schema: &str,
     rows: u64,
     checkpoint: bool,
+    kept_transactions: Option<i64>,
 ) -> Result<(), postgres::Error> {
     let table = table_of(variant);
     let mut truncated = vec![table.to_owned()];
-    truncated.extend(audit_tables_of(variant, ours_schema));
+    let transactions = transaction_table_of(variant, ours_schema);
+    truncated.extend(
+        audit_tables_of(variant, ours_schema)
+            .into_iter()
+            .filter(|t| kept_transactions.is_none() || Some(t) != transactions.as_ref()),
+    );
+    if let (Some(kept), Some(transactions)) = (kept_transactions, &transactions) {
+        client.batch_execute(&format!(
+            "DELETE FROM {transactions} WHERE id > {kept};
+             VACUUM {transactions};"
+        ))?;
+    }
     // Loading must not be recorded: replica mode skips ordinary triggers (superuser only,
     // which the benchmark role is; it never leaves this session).
     client.batch_execute(&format!(

@@ -78,6 +78,45 @@ impl Variant {
     }
 }
 
+/// What the audit tables hold when a measurement starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum History {
+    /// Empty, with statistics that say so (right after installation).
+    Empty,
+    /// The transaction table holds [`History::POPULATED_TRANSACTIONS`] rows of earlier
+    /// transactions, analyzed (an installation that has run for a while).
+    Populated,
+}
+
+impl History {
+    /// Rows of the transaction table in the populated state (full runs).
+    pub const POPULATED_TRANSACTIONS: u64 = 1_000_000;
+}
+
+/// The connection a bulk statement runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Connection {
+    /// A new connection: every plan of the audit functions is made for this statement.
+    Fresh,
+    /// The harness's long-lived connection, which ran single-row statements on the
+    /// table (and so planned the audit functions for one row) just before: what a
+    /// connection pool hands out.
+    Pooled,
+}
+
+impl Connection {
+    /// Both, in report order.
+    pub const ALL: [Connection; 2] = [Connection::Fresh, Connection::Pooled];
+
+    /// The report's label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Connection::Fresh => "fresh",
+            Connection::Pooled => "pooled",
+        }
+    }
+}
+
 /// One single-row pgbench measurement cell and its rounds.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SingleRowCell {
@@ -87,6 +126,8 @@ pub struct SingleRowCell {
     pub clients: u32,
     /// Whether every transaction sets an actor context first.
     pub context: bool,
+    /// What the audit tables hold at the start (populated: with a context only).
+    pub history: History,
     /// How the table is audited.
     pub variant: Variant,
     /// Transactions per second of each round (without connection time).
@@ -98,6 +139,8 @@ pub struct SingleRowCell {
 pub struct BulkCell {
     /// The statement.
     pub verb: Verb,
+    /// The connection it runs on.
+    pub connection: Connection,
     /// How the table is audited.
     pub variant: Variant,
     /// Wall time of each round: the statement and its commit.
@@ -198,17 +241,27 @@ impl Report {
         verb: Verb,
         clients: u32,
         context: bool,
+        history: History,
         variant: Variant,
     ) -> Option<&SingleRowCell> {
         self.single_row.iter().find(|c| {
-            c.verb == verb && c.clients == clients && c.context == context && c.variant == variant
+            c.verb == verb
+                && c.clients == clients
+                && c.context == context
+                && c.history == history
+                && c.variant == variant
         })
     }
 
     /// The bulk cell of the given coordinates.
-    pub fn bulk_cell(&self, verb: Verb, variant: Variant) -> Option<&BulkCell> {
+    pub fn bulk_cell(
+        &self,
+        verb: Verb,
+        connection: Connection,
+        variant: Variant,
+    ) -> Option<&BulkCell> {
         self.bulk
             .iter()
-            .find(|c| c.verb == verb && c.variant == variant)
+            .find(|c| c.verb == verb && c.connection == connection && c.variant == variant)
     }
 }

@@ -2,22 +2,51 @@
 //! with and without an actor context, for every variant, interleaved round by round.
 
 use crate::database::Database;
-use crate::model::{SingleRowCell, Variant, Verb};
+use crate::model::{History, SingleRowCell, Variant, Verb};
 use crate::options::Options;
 use crate::pgbench::{self, Job};
 
 /// Runs every single-row cell `options.rounds` times; problems that do not stop the
 /// run (a variant recording fewer rows than it should) are added to `notes`.
+///
+/// Every cell starts from empty audit tables; then the cells with a context run again
+/// with [`History::POPULATED_TRANSACTIONS`] rows of earlier transactions in every
+/// transaction table (fewer in quick mode), the state of an installation that has run
+/// for a while.
 pub fn run(
     db: &mut Database,
     options: &Options,
     notes: &mut Vec<String>,
 ) -> Result<Vec<SingleRowCell>, String> {
+    let mut cells = run_history(db, options, History::Empty, notes)?;
+    let populated = if options.quick {
+        10_000
+    } else {
+        History::POPULATED_TRANSACTIONS
+    };
+    eprintln!("single-row: populating the transaction tables with {populated} rows");
+    db.populate_history(populated)?;
+    cells.extend(run_history(db, options, History::Populated, notes)?);
+    db.forget_history()?;
+    Ok(cells)
+}
+
+/// The cells of one history state (populated: those with a context only).
+fn run_history(
+    db: &mut Database,
+    options: &Options,
+    history: History,
+    notes: &mut Vec<String>,
+) -> Result<Vec<SingleRowCell>, String> {
     let variants = db.available(&Variant::SINGLE_ROW);
+    let contexts: &[bool] = match history {
+        History::Empty => &[false, true],
+        History::Populated => &[true],
+    };
     let mut cells = Vec::new();
     for verb in Verb::ALL {
         for &clients in &options.clients {
-            for context in [false, true] {
+            for &context in contexts {
                 // The floor stands for storing the rows at all; with a context that
                 // would mean a hand-written transaction row too, which it leaves out.
                 let mut scenario: Vec<SingleRowCell> = variants
@@ -27,6 +56,7 @@ pub fn run(
                         verb,
                         clients,
                         context,
+                        history,
                         variant,
                         tps: Vec::new(),
                     })
@@ -40,8 +70,13 @@ pub fn run(
                         cell.tps.push(tps);
                     }
                     eprintln!(
-                        "single-row {verb} clients={clients} context={} round {}: {}",
+                        "single-row {verb} clients={clients} context={}{} round {}: {}",
                         if context { "yes" } else { "no" },
+                        if history == History::Populated {
+                            " (populated)"
+                        } else {
+                            ""
+                        },
                         round + 1,
                         scenario
                             .iter()

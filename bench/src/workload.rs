@@ -128,6 +128,22 @@ fn context_call(schema: &str) -> String {
     )
 }
 
+/// Single-row statements of every kind, one transaction each, outside the bulk range:
+/// what a pooled connection has run before its bulk statement, so that the audit
+/// functions' plans were made for one row.
+pub fn warm_up_statements(variant: Variant) -> Vec<String> {
+    let table = table_of(variant);
+    vec![
+        format!("UPDATE {table} SET quantity = quantity + 1 WHERE id = 1"),
+        format!("UPDATE {table} SET price = price + 0.01, updated_at = now() WHERE id = 2"),
+        format!(
+            "INSERT INTO {table} ({INSERT_COLUMNS})
+             VALUES ('Product', 'SKU', 1, 19.99, true, now(), '{{}}', 'internal note')"
+        ),
+        format!("DELETE FROM {table} WHERE id = 3"),
+    ]
+}
+
 /// The key range the bulk UPDATE and DELETE touch: `rows` keys from a quarter into the
 /// table (or from the start when the table is too small for that).
 pub fn bulk_range(rows: u64, table_rows: u64) -> (u64, u64) {

@@ -2,7 +2,7 @@
 //! row of the report present, every figure positive, every variant recording every
 //! change) without spending minutes on it.
 
-use audit_bench::model::{Variant, Verb};
+use audit_bench::model::{Connection, History, Variant, Verb};
 use audit_bench::options::Options;
 use audit_bench::{codegen, report, suite};
 
@@ -31,12 +31,16 @@ fn quick_run_reports_every_measurement() {
     }
     for verb in Verb::ALL {
         for &clients in &options.clients {
-            for context in [false, true] {
+            for (context, history) in [
+                (false, History::Empty),
+                (true, History::Empty),
+                (true, History::Populated),
+            ] {
                 for &variant in &single_variants {
                     let cell = report
-                        .single(verb, clients, context, variant)
+                        .single(verb, clients, context, history, variant)
                         .unwrap_or_else(|| {
-                            panic!("no cell {verb} {clients} {context} {variant:?}")
+                            panic!("no cell {verb} {clients} {context} {history:?} {variant:?}")
                         });
                     assert_eq!(cell.tps.len(), 1);
                     assert!(cell.tps.iter().all(|t| *t > 0.0), "{cell:?}");
@@ -44,8 +48,12 @@ fn quick_run_reports_every_measurement() {
             }
         }
         for &variant in &bulk_variants {
-            let cell = report.bulk_cell(verb, variant).expect("bulk cell");
-            assert!(!cell.times.is_empty() && cell.times.iter().all(|t| !t.is_zero()));
+            for connection in Connection::ALL {
+                let cell = report
+                    .bulk_cell(verb, connection, variant)
+                    .expect("bulk cell");
+                assert!(!cell.times.is_empty() && cell.times.iter().all(|t| !t.is_zero()));
+            }
         }
     }
     // A variant that silently records less would look fast: every check must pass.
@@ -76,12 +84,13 @@ fn quick_run_reports_every_measurement() {
     ] {
         assert!(text.contains(heading), "missing {heading}");
     }
-    // One table row per single-row scenario and per bulk statement.
+    // One table row per single-row scenario (no context, context, context with a
+    // populated history) and per bulk statement and connection.
     let rows = |prefix: &str| text.lines().filter(|l| l.starts_with(prefix)).count();
-    let per_verb = options.clients.len() * 2;
-    assert_eq!(rows("| INSERT | "), per_verb + 1);
-    assert_eq!(rows("| UPDATE | "), per_verb + 1);
-    assert_eq!(rows("| DELETE | "), per_verb + 1);
+    let per_verb = options.clients.len() * 3;
+    assert_eq!(rows("| INSERT | "), per_verb + 2);
+    assert_eq!(rows("| UPDATE | "), per_verb + 2);
+    assert_eq!(rows("| DELETE | "), per_verb + 2);
     if !ours_missing {
         assert!(!text.contains("| n/a |"), "a figure is missing:\n{text}");
     }
