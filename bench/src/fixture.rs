@@ -122,9 +122,9 @@ pub fn populate_transactions(
          SELECT ((1::bigint << 40) + g)::text::xid8,
                 timestamptz '2024-01-01 00:00:00+00' + g * interval '10 seconds',
                 '192.0.2.10', g % 1000, '{{\"request_id\": \"earlier\"}}'
-           FROM generate_series(1, {rows}) AS g;
-         VACUUM ANALYZE {table};"
+           FROM generate_series(1, {rows}) AS g;"
     ))?;
+    client.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
     let max: Option<i64> = client
         .query_one(&format!("SELECT max(id) FROM {table}"), &[])?
         .get(0);
@@ -154,10 +154,8 @@ pub fn reset(
             .filter(|t| kept_transactions.is_none() || Some(t) != transactions.as_ref()),
     );
     if let (Some(kept), Some(transactions)) = (kept_transactions, &transactions) {
-        client.batch_execute(&format!(
-            "DELETE FROM {transactions} WHERE id > {kept};
-             VACUUM {transactions};"
-        ))?;
+        client.batch_execute(&format!("DELETE FROM {transactions} WHERE id > {kept}"))?;
+        client.batch_execute(&format!("VACUUM {transactions}"))?;
     }
     // Loading must not be recorded: replica mode skips ordinary triggers (superuser only,
     // which the benchmark role is; it never leaves this session).
