@@ -68,7 +68,16 @@
 //!
 //! The generated code needs only the `audit-runtime` crate, which also sets who is acting
 //! for a transaction and answers the history questions.
+//!
+//! # Features
+//!
+//! - `live` (default): read the schema from a running database through `pg_catalog`
+//!   (`[schema] live = "DATABASE_URL"`, `source::live`); pulls in the `postgres` client.
+//!   Without it the schema comes from a `pg_dump` file, DDL files or a JSON snapshot.
+//! - `cli`: the `audit-codegen` command-line tool (`snapshot`, `generate`, `check`,
+//!   `diff`); implies `live`.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod config;
 mod error;

@@ -45,7 +45,21 @@
 //! `tokio-postgres`, `sqlx`; a plain SQL call for anything else). Web applications built
 //! on axum/tower get it from each request with `web::AuditLayer` and the `web::Audit`
 //! extractor (feature `axum`).
+//!
+//! # Features
+//!
+//! - `postgres` (default): `AuditContext::apply`, `Activity::from_row` and the
+//!   blocking queries of [`query`] on the synchronous `postgres` client.
+//! - `tokio-postgres`: the same for `tokio_postgres` (the `_async` methods and queries).
+//! - `sqlx`: apply a context to a `sqlx` PostgreSQL connection or transaction (tokio).
+//! - `axum`: the axum/tower integration in `web`: a layer that builds each request's
+//!   context (actor, client address behind trusted proxies), an extractor, scoped
+//!   overrides, and transaction helpers for the `tokio-postgres` and `sqlx` features.
+//! - `time`: date and time types of the `time` crate in [`types`], for code generated
+//!   with `[rust] time = "time"` in `audit.toml`.
+//! - `rust_decimal`: conversions between [`types::Numeric`] and `rust_decimal::Decimal`.
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 mod activity;
 mod audited;

@@ -295,9 +295,9 @@ fn generator_fingerprint() -> String {
     fingerprint(&format!(
         "{}\n{}\n{}\n{}",
         env!("CARGO_PKG_VERSION"),
-        include_str!("../../../templates/audit_schema.sql"),
-        include_str!("../../../templates/audit_table.sql"),
-        include_str!("../../../templates/audit_unaudit_table.sql"),
+        include_str!("../../templates/audit_schema.sql"),
+        include_str!("../../templates/audit_table.sql"),
+        include_str!("../../templates/audit_unaudit_table.sql"),
     ))
 }
 
