@@ -162,7 +162,7 @@ impl QueryableByName<Pg> for HistoryRow {
 }
 
 /// Reads one row of `SELECT * FROM <audit schema>.activity` (columns found by name), as
-/// [`Activity::from_row`] does for the `postgres` driver.
+/// `Activity::from_row` does for the `postgres` driver.
 impl QueryableByName<Pg> for Activity {
     fn build<'a>(row: &impl NamedRow<'a, Pg>) -> deserialize::Result<Self> {
         let id: Option<i64> = NamedRow::get::<BigInt, i64>(row, "id").ok();
