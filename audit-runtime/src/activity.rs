@@ -82,6 +82,11 @@ impl fmt::Display for Xid8 {
 ///
 /// The JSON parts are kept as the raw text the server sent, so that decoding can go
 /// straight from text to typed values and `numeric` keeps every digit.
+///
+/// Read with `Activity::from_row` (features `postgres`, `tokio-postgres`) or, with the
+/// `diesel` feature, load it with diesel: `Activity` implements `QueryableByName<Pg>`
+/// (columns found by name):
+/// `diesel::sql_query("SELECT * FROM audit.activity ORDER BY id").load::<Activity>(&mut conn)`.
 #[derive(Debug, Clone)]
 pub struct Activity {
     /// `id`: the activity's primary key, increasing in recording order.

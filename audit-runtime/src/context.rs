@@ -7,12 +7,13 @@
 //! records, before or after the call, is linked to one `transaction` row carrying it.
 //!
 //! Drivers: `postgres` ([`AuditContext::apply`], [`AuditContext::transaction`]),
-//! `tokio-postgres` (`apply_async`, `transaction_async`) and `sqlx` (`apply_sqlx`,
+//! `tokio-postgres` (`apply_async`, `transaction_async`), `sqlx` (`apply_sqlx`,
 //! `transaction_sqlx`, for a `PgConnection` or, through `&mut *tx`, a
-//! `Transaction<'_, Postgres>`), each behind its cargo feature.
+//! `Transaction<'_, Postgres>`) and `diesel` (`apply_diesel`, `transaction_diesel`, for a
+//! `diesel::PgConnection` in a transaction), each behind its cargo feature.
 //!
-//! Clients other than this crate's drivers (diesel, psql, another language) make the same
-//! call inside their transaction, with the actor id as text (the database casts it to the
+//! Clients other than this crate's drivers (psql, another language) make the same call
+//! inside their transaction, with the actor id as text (the database casts it to the
 //! manifest's actor type):
 //!
 //! ```sql
@@ -22,8 +23,8 @@
 //! COMMIT;
 //! ```
 //!
-//! With bind parameters (diesel's `sql_query(..).bind::<Nullable<Text>, _>(..)`, one per
-//! placeholder), use the statement of [`AuditContext::sql`]:
+//! With bind parameters (one per placeholder, each may be text), use the statement of
+//! [`AuditContext::sql`]:
 //! `SELECT "audit".set_context($1::pg_catalog.text, $2::pg_catalog.inet, $3::pg_catalog.jsonb)`.
 
 use serde_json::{Map, Value};
@@ -316,6 +317,92 @@ mod with_sqlx {
             let value = work(&mut tx).await?;
             tx.commit().await?;
             Ok(value)
+        }
+    }
+}
+
+#[cfg(feature = "diesel")]
+mod with_diesel {
+    //! Like sqlx, diesel binds the address and context as text, cast by the statement
+    //! ([`AuditContext::sql`]), so neither diesel's `network-address` nor its
+    //! `serde_json` feature is needed. `sql_query` statements are not cached by diesel and
+    //! go out with parse, bind and execute in one message (libpq's `PQsendQueryParams`):
+    //! one round trip.
+
+    use super::AuditContext;
+    use diesel::sql_types::{Nullable, Text};
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    impl AuditContext {
+        /// Applies the context to the current transaction of a diesel connection (one
+        /// statement, one round trip), e.g. inside `conn.transaction(|conn| …)`.
+        ///
+        /// Outside a transaction the context would end with the statement's own implicit
+        /// transaction: begin one first, or use
+        /// [`transaction_diesel`](Self::transaction_diesel). Inside a savepoint (a nested
+        /// diesel transaction) the context is undone if the savepoint is rolled back.
+        ///
+        /// ```no_run
+        /// # fn run(conn: &mut diesel::PgConnection) -> diesel::QueryResult<()> {
+        /// use audit_runtime::AuditContext;
+        /// use diesel::{Connection, RunQueryDsl};
+        ///
+        /// conn.transaction(|conn| {
+        ///     AuditContext::new()
+        ///         .actor_id(42)
+        ///         .client_addr("203.0.113.7".parse().unwrap())
+        ///         .apply_diesel(conn)?;
+        ///     diesel::sql_query("UPDATE article SET name = 'x' WHERE id = 1").execute(conn)?;
+        ///     Ok(())
+        /// })
+        /// # }
+        /// ```
+        pub fn apply_diesel(&self, conn: &mut PgConnection) -> diesel::QueryResult<()> {
+            let (actor, addr, values) = self.params();
+            diesel::sql_query(self.sql())
+                .bind::<Nullable<Text>, _>(actor)
+                .bind::<Nullable<Text>, _>(addr.map(|a| a.to_string()))
+                .bind::<Nullable<Text>, _>(values.map(|v| v.to_string()))
+                .execute(conn)?;
+            Ok(())
+        }
+
+        /// Suspends auditing for the rest of the current transaction of a diesel
+        /// connection (see [`suspend_sql`](Self::suspend_sql)).
+        pub fn suspend_diesel(&self, conn: &mut PgConnection) -> diesel::QueryResult<()> {
+            diesel::sql_query(self.suspend_sql()).execute(conn)?;
+            Ok(())
+        }
+
+        /// Runs `work` in a transaction of `conn` (`conn.transaction`, a savepoint when
+        /// one is already open) with this context applied, committing when it returns
+        /// `Ok` and rolling back otherwise.
+        ///
+        /// ```no_run
+        /// # fn run(conn: &mut diesel::PgConnection) -> diesel::QueryResult<()> {
+        /// use audit_runtime::AuditContext;
+        /// use diesel::RunQueryDsl;
+        ///
+        /// AuditContext::new()
+        ///     .actor_id(42)
+        ///     .transaction_diesel(conn, |conn| {
+        ///         diesel::sql_query("UPDATE article SET name = 'x' WHERE id = 1").execute(conn)?;
+        ///         Ok::<_, diesel::result::Error>(())
+        ///     })
+        /// # }
+        /// ```
+        pub fn transaction_diesel<T, E>(
+            &self,
+            conn: &mut PgConnection,
+            work: impl FnOnce(&mut PgConnection) -> Result<T, E>,
+        ) -> Result<T, E>
+        where
+            E: From<diesel::result::Error>,
+        {
+            conn.transaction(|conn| {
+                self.apply_diesel(conn)?;
+                work(conn)
+            })
         }
     }
 }

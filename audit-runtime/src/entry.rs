@@ -71,55 +71,106 @@ impl<C> Entry<C> {
     }
 }
 
-#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+#[cfg(any(feature = "postgres", feature = "tokio-postgres", feature = "diesel"))]
 pub(crate) mod read {
-    //! Reading entries from rows of the query module's select list.
+    //! Reading entries from rows of the query module's select list: each driver reads
+    //! the columns into a [`RawEntry`], which decodes the change the same way for all.
 
     use super::{Entry, TransactionInfo};
-    use crate::activity::UnknownVerb;
+    use crate::activity::{UnknownVerb, Verb, Xid8};
     use crate::error::DecodeError;
-    use crate::pg::{ClientError, RawJson, Row};
+    use chrono::{DateTime, Utc};
+    use serde_json::value::RawValue;
 
-    /// The select list every history query uses, in the order [`entry`] reads it;
-    /// `a` is the activity, `t` the left-joined transaction.
+    /// The select list every history query uses, in the order the drivers read it
+    /// (by index); `a` is the activity, `t` the left-joined transaction.
     pub(crate) const SELECT: &str = "a.id, a.issued_at, a.verb, a.schema_name, a.table_name, \
          a.object_id, a.native_transaction_id, a.old_data, a.changed_data, \
          t.id, t.actor_id::pg_catalog.text, t.client_addr, t.context, t.issued_at";
 
-    /// Reads one row of [`SELECT`], decoding the change with `decode(id, schema, table,
-    /// verb, old_data, changed_data)`.
-    pub(crate) fn entry<C>(
-        row: &Row,
-        decode: impl FnOnce(i64, &str, &str, &str, Option<&str>, Option<&str>) -> Result<C, DecodeError>,
-    ) -> Result<Entry<C>, DecodeError> {
-        let id: i64 = row.try_get(0).map_err(|e| get_err(None, "id", e))?;
+    /// One row of [`SELECT`] as read by a driver, before its change is decoded.
+    pub(crate) struct RawEntry {
+        pub(crate) id: i64,
+        pub(crate) issued_at: DateTime<Utc>,
+        pub(crate) verb: String,
+        pub(crate) schema_name: String,
+        pub(crate) table_name: String,
+        pub(crate) object_id: Option<Box<RawValue>>,
+        pub(crate) native_transaction_id: Xid8,
+        pub(crate) old_data: Option<Box<RawValue>>,
+        pub(crate) changed_data: Option<Box<RawValue>>,
+        /// Read only when `t.id` is not NULL.
+        pub(crate) transaction: Option<TransactionInfo>,
+    }
+
+    impl RawEntry {
+        /// Decodes the change with `decode(id, schema, table, verb, old_data,
+        /// changed_data)`.
+        pub(crate) fn decode<C>(
+            self,
+            decode: impl FnOnce(
+                i64,
+                &str,
+                &str,
+                &str,
+                Option<&str>,
+                Option<&str>,
+            ) -> Result<C, DecodeError>,
+        ) -> Result<Entry<C>, DecodeError> {
+            let verb: Verb = self
+                .verb
+                .parse()
+                .map_err(|e: UnknownVerb| DecodeError::Row {
+                    activity_id: Some(self.id),
+                    column: "verb".to_owned(),
+                    message: e.to_string(),
+                })?;
+            let change = decode(
+                self.id,
+                &self.schema_name,
+                &self.table_name,
+                &self.verb,
+                self.old_data.as_deref().map(RawValue::get),
+                self.changed_data.as_deref().map(RawValue::get),
+            )?;
+            Ok(Entry {
+                id: self.id,
+                issued_at: self.issued_at,
+                verb,
+                schema_name: self.schema_name,
+                table_name: self.table_name,
+                object_id: self.object_id,
+                native_transaction_id: self.native_transaction_id,
+                change,
+                transaction: self.transaction,
+            })
+        }
+    }
+
+    /// The error of reading column `column` of the activity `id` (if known).
+    pub(crate) fn column_error(id: Option<i64>, column: &str, message: String) -> DecodeError {
+        DecodeError::Row {
+            activity_id: id,
+            column: column.to_owned(),
+            message,
+        }
+    }
+
+    /// Reads one row of [`SELECT`] of the `postgres` or `tokio-postgres` driver.
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+    pub(crate) fn raw(row: &crate::pg::Row) -> Result<RawEntry, DecodeError> {
+        use crate::pg::RawJson;
+
+        let id: i64 = row
+            .try_get(0)
+            .map_err(|e| column_error(None, "id", e.to_string()))?;
         macro_rules! get {
             ($index:literal, $name:literal) => {
                 row.try_get($index)
-                    .map_err(|e| get_err(Some(id), $name, e))?
+                    .map_err(|e| column_error(Some(id), $name, e.to_string()))?
             };
         }
-        let verb_text: &str = get!(2, "verb");
-        let verb = verb_text
-            .parse()
-            .map_err(|e: UnknownVerb| DecodeError::Row {
-                activity_id: Some(id),
-                column: "verb".to_owned(),
-                message: e.to_string(),
-            })?;
-        let schema_name: String = get!(3, "schema_name");
-        let table_name: String = get!(4, "table_name");
-        let object_id: Option<RawJson> = get!(5, "object_id");
-        let old_data: Option<RawJson> = get!(7, "old_data");
-        let changed_data: Option<RawJson> = get!(8, "changed_data");
-        let change = decode(
-            id,
-            &schema_name,
-            &table_name,
-            verb_text,
-            old_data.as_ref().map(|j| j.0.get()),
-            changed_data.as_ref().map(|j| j.0.get()),
-        )?;
+        let json = |j: Option<RawJson>| j.map(|j| j.0);
         let transaction_id: Option<i64> = get!(9, "transaction.id");
         let transaction = match transaction_id {
             None => None,
@@ -131,24 +182,28 @@ pub(crate) mod read {
                 issued_at: get!(13, "transaction.issued_at"),
             }),
         };
-        Ok(Entry {
+        Ok(RawEntry {
             id,
             issued_at: get!(1, "issued_at"),
-            verb,
-            schema_name,
-            table_name,
-            object_id: object_id.map(|j| j.0),
+            verb: get!(2, "verb"),
+            schema_name: get!(3, "schema_name"),
+            table_name: get!(4, "table_name"),
+            object_id: json(get!(5, "object_id")),
             native_transaction_id: get!(6, "native_transaction_id"),
-            change,
+            old_data: json(get!(7, "old_data")),
+            changed_data: json(get!(8, "changed_data")),
             transaction,
         })
     }
 
-    fn get_err(id: Option<i64>, column: &str, e: ClientError) -> DecodeError {
-        DecodeError::Row {
-            activity_id: id,
-            column: column.to_owned(),
-            message: e.to_string(),
-        }
+    /// Reads one row of [`SELECT`] of the `postgres` or `tokio-postgres` driver,
+    /// decoding the change with `decode(id, schema, table, verb, old_data,
+    /// changed_data)`.
+    #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+    pub(crate) fn entry<C>(
+        row: &crate::pg::Row,
+        decode: impl FnOnce(i64, &str, &str, &str, Option<&str>, Option<&str>) -> Result<C, DecodeError>,
+    ) -> Result<Entry<C>, DecodeError> {
+        raw(row)?.decode(decode)
     }
 }

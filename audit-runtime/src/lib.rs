@@ -42,7 +42,7 @@
 //! ```
 //!
 //! Who is acting is set per transaction with [`AuditContext`] (drivers `postgres`,
-//! `tokio-postgres`, `sqlx`; a plain SQL call for anything else). Web applications built
+//! `tokio-postgres`, `sqlx`, `diesel`; a plain SQL call for anything else). Web applications built
 //! on axum/tower get it from each request with `web::AuditLayer` and the `web::Audit`
 //! extractor (feature `axum`).
 //!
@@ -69,7 +69,9 @@ mod entry;
 mod error;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
-#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+#[cfg(feature = "diesel")]
+mod pg_diesel;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres", feature = "diesel"))]
 pub mod query;
 pub mod types;
 #[cfg(feature = "axum")]

@@ -1,14 +1,16 @@
 //! Typed history queries: each answers one question with one index.
 //!
-//! | question | function (sync / async) | index |
+//! | question | function (sync / async / diesel) | index |
 //! |---|---|---|
-//! | full history of record x | [`history`] / [`history_async`] | activity `(schema_name, table_name, object_id, id)` |
-//! | who modified record x on day d | [`changed_in`] / [`changed_in_async`] | the same |
-//! | what did actor p do between y and z | [`actor_activity`] / [`actor_activity_async`] | transaction `(actor_id, issued_at)`, then activity `(transaction_id)` |
-//! | record x as it was at time t | [`as_of`] / [`as_of_async`] | the history's |
+//! | full history of record x | [`history`] / [`history_async`] / `history_diesel` | activity `(schema_name, table_name, object_id, id)` |
+//! | who modified record x on day d | [`changed_in`] / [`changed_in_async`] / `changed_in_diesel` | the same |
+//! | what did actor p do between y and z | [`actor_activity`] / [`actor_activity_async`] / `actor_activity_diesel` | transaction `(actor_id, issued_at)`, then activity `(transaction_id)` |
+//! | record x as it was at time t | [`as_of`] / [`as_of_async`] / `as_of_diesel` | the history's |
 //!
 //! The sync forms take any `postgres::GenericClient` (a client or a transaction), the
-//! async forms any `tokio_postgres::GenericClient`. Results are [`Entry`](crate::Entry) values: the
+//! async forms any `tokio_postgres::GenericClient`, the diesel forms (feature `diesel`)
+//! a `diesel::PgConnection`, in a transaction or not; all run the same SQL ([`sql`])
+//! and decode rows the same way. Results are [`Entry`](crate::Entry) values: the
 //! decoded change (`ArticleChange` for one table, the crate-wide `Change` for the actor
 //! query), activity metadata and the transaction's actor, address and context.
 //!
@@ -52,13 +54,20 @@ pub use walk::state_at;
 mod blocking;
 #[cfg(feature = "tokio-postgres")]
 mod nonblocking;
+#[cfg(feature = "diesel")]
+mod with_diesel;
 
 #[cfg(feature = "postgres")]
 pub use blocking::{actor_activity, as_of, changed_in, history};
 #[cfg(feature = "tokio-postgres")]
 pub use nonblocking::{actor_activity_async, as_of_async, changed_in_async, history_async};
+#[cfg(feature = "diesel")]
+pub use with_diesel::{
+    DieselQueryError, actor_activity_diesel, as_of_diesel, changed_in_diesel, history_diesel,
+};
 
 use crate::error::DecodeError;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 use crate::pg::ClientError;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 
@@ -99,7 +108,8 @@ impl TimeRange {
     }
 }
 
-/// Why a history query failed.
+/// Why a history query of the `postgres` or `tokio-postgres` driver failed.
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// The database returned an error.
