@@ -28,13 +28,15 @@
 //! rust_name = "Article"         # base name of the generated types
 //! [tables.article.columns.price]
 //! rust_type = "rust_decimal::Decimal"
+//! rust_name = "amount"          # the field name; default derived from the column name
 //! attributes = ["#[serde(default)]"]
 //! ```
 //!
 //! Table keys follow SQL identifier rules: unquoted parts are folded to lower case as
 //! PostgreSQL folds them (`Article` is `article`), double-quoted parts are literal
-//! (`[tables.'"Odd Schema"."My Table"']`). Every other name (columns, `audit_schema`) is
-//! a single exact catalog name and is taken as written. Relative paths are relative to
+//! (`[tables.'"Odd Schema"."My Table"']`: TOML's own quotes are not SQL quotes, so the
+//! SQL quotes go inside a TOML literal string). Every other name (columns,
+//! `audit_schema`) is a single exact catalog name and is taken as written. Relative paths are relative to
 //! the directory of the manifest.
 //!
 //! # Two steps
