@@ -55,7 +55,11 @@ mod column_rust_names {
             unicode: Some("accent".to_owned()),
         };
         assert_eq!(*new, expected);
-        assert_eq!(change.key(), OrderLineKey { line: 7 });
+        assert_eq!(new.key(), OrderLineKey { line: 7 });
+        assert_eq!(
+            OrderLineKey::decode(Some(1), "7").unwrap(),
+            OrderLineKey { line: 7 }
+        );
 
         let update = OrderLineChange::decode(
             Some(2),
