@@ -25,6 +25,37 @@ pub fn generate() -> Result<Generated> {
     Config::new().generate()
 }
 
+/// [`generate`] for a build script that should fail cleanly: each error is printed as
+/// `cargo::error=` lines (the first naming the file, line and column), which cargo shows
+/// as `error:` lines and which make it fail the build once the script ends, with no
+/// panic message or backtrace in between.
+///
+/// ```no_run
+/// // In build.rs, inside `fn main()`:
+/// audit_codegen::generate_or_fail();
+/// ```
+///
+/// Returns what the run did, or `None` when it reported an error. Run outside cargo
+/// (without `OUT_DIR`, or with [`Config::cargo_output`] off), it prints the error on
+/// stderr and exits with status 1 instead. `cargo::error` needs cargo 1.84 or later.
+/// [`generate`] stays the way to handle the error yourself.
+pub fn generate_or_fail() -> Option<Generated> {
+    Config::new().generate_or_fail()
+}
+
+/// Prints `error` the way [`generate_or_fail`] does: as `cargo::error=` lines, one per
+/// line of its message, or as plain text.
+fn report(error: &Error, cargo: bool, out: &mut impl std::io::Write) -> std::io::Result<()> {
+    for line in error.to_string().lines().filter(|l| !l.trim().is_empty()) {
+        if cargo {
+            writeln!(out, "cargo::error={line}")?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    out.flush()
+}
+
 /// What a generation run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Generated {
@@ -86,11 +117,33 @@ impl Config {
         self
     }
 
+    /// Runs the generation, reporting an error as [`generate_or_fail`] does: as
+    /// `cargo::error=` lines when run by cargo (the build then fails), else on stderr
+    /// followed by `exit(1)`.
+    pub fn generate_or_fail(&self) -> Option<Generated> {
+        let error = match self.generate() {
+            Ok(generated) => return Some(generated),
+            Err(error) => error,
+        };
+        if self.cargo() {
+            // Nothing sensible is left to do when stdout is gone.
+            let _ = report(&error, true, &mut std::io::stdout().lock());
+            None
+        } else {
+            let _ = report(&error, false, &mut std::io::stderr().lock());
+            std::process::exit(1)
+        }
+    }
+
+    /// Whether `cargo:` instructions are printed.
+    fn cargo(&self) -> bool {
+        self.cargo_output
+            .unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some())
+    }
+
     /// Runs the generation.
     pub fn generate(&self) -> Result<Generated> {
-        let cargo = self
-            .cargo_output
-            .unwrap_or_else(|| std::env::var_os("OUT_DIR").is_some());
+        let cargo = self.cargo();
         let manifest_path = self.manifest_path();
         if cargo {
             println!("cargo:rerun-if-changed={}", manifest_path.display());
@@ -167,7 +220,15 @@ impl Config {
 /// with the renames the schema source knows appended to the declared ones.
 fn load_spec(manifest_path: &Path, cargo: bool) -> Result<(Manifest, AuditSpec)> {
     let manifest = Manifest::load(manifest_path)?;
-    let (schema, renames) = load_schema(&manifest, cargo)?;
+    let (schema, renames) = match load_schema(&manifest, cargo) {
+        Ok(loaded) => loaded,
+        // The manifest's own mistakes first: an unknown key may be why the schema
+        // source is not what was meant.
+        Err(_) if !manifest.unknown_keys().is_empty() => {
+            return Err(Error::Manifest(manifest.unknown_keys().to_vec()));
+        }
+        Err(error) => return Err(error),
+    };
     let mut spec = manifest.resolve(&schema)?;
     spec.renames.extend(renames);
     Ok((manifest, spec))
@@ -347,8 +408,33 @@ pub(crate) fn write_if_changed(path: &Path, contents: &str) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::verifying_package;
+    use super::{Error, report, verifying_package};
+    use crate::Diagnostic;
     use std::path::Path;
+
+    #[test]
+    fn errors_are_reported_line_by_line() {
+        let error = Error::Manifest(vec![
+            Diagnostic::new(Path::new("audit.toml"), 5, 1, "unknown field `exlude`")
+                .with_help("did you mean `exclude`?"),
+            Diagnostic::new(Path::new("audit.toml"), 7, 12, "unknown column \"titel\""),
+        ]);
+        let mut out = Vec::new();
+        report(&error, true, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "cargo::error=audit.toml:5:1: unknown field `exlude`\n\
+             cargo::error=  help: did you mean `exclude`?\n\
+             cargo::error=audit.toml:7:12: unknown column \"titel\"\n"
+        );
+        let mut out = Vec::new();
+        report(&error, false, &mut out).unwrap();
+        assert!(
+            String::from_utf8(out)
+                .unwrap()
+                .starts_with("audit.toml:5:1: unknown")
+        );
+    }
 
     #[test]
     fn package_verification_is_recognised() {

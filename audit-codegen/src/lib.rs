@@ -4,8 +4,11 @@
 //!
 //! ```no_run
 //! // build.rs, inside `fn main()`:
-//! audit_codegen::generate().unwrap();
+//! audit_codegen::generate_or_fail();
 //! ```
+//!
+//! [`generate_or_fail`] prints every error as a `cargo::error=` line naming the file,
+//! line and column, and the build fails; [`generate`] returns the [`Result`] instead.
 //!
 //! ```toml
 //! # audit.toml
@@ -45,7 +48,8 @@
 //!     .unwrap();
 //! ```
 //!
-//! Errors print readably from `unwrap()`: [`Error`]'s `Debug` is its `Display`.
+//! Errors also print readably from `unwrap()` ([`Error`]'s `Debug` is its `Display`),
+//! inside cargo's panic report.
 //!
 //! Build scripts are compiled in the `dev` profile, unoptimized. Generation renders and
 //! formats about 30 KB of Rust per 20-column table, so for large schemas (hundreds of
@@ -91,5 +95,5 @@ pub mod spec;
 pub mod sql;
 pub mod sqltext;
 
-pub use config::{CHECK_ENV, Config, Generated, generate};
+pub use config::{CHECK_ENV, Config, Generated, generate, generate_or_fail};
 pub use error::{Diagnostic, Error, Result};

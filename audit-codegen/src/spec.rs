@@ -117,6 +117,10 @@ pub struct ColumnOverride {
     pub column: String,
     /// A Rust type path to use instead of the mapped one (must implement serde's traits).
     pub rust_type: Option<String>,
+    /// The Rust field name to use instead of the one derived from the column name
+    /// (a snake_case identifier that is not a keyword); the JSON key stays the column
+    /// name.
+    pub rust_name: Option<String>,
     /// Extra attributes for the generated field, e.g. `#[serde(skip_serializing)]`.
     pub attributes: Vec<String>,
 }

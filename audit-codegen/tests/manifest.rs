@@ -96,6 +96,17 @@ fn schema() -> Schema {
                 vec![column("Id", "integer", false)],
                 &["Id"],
             ),
+            table(
+                "public",
+                "Order Lines",
+                vec![
+                    column("id", "bigint", false),
+                    column("a b", "text", true),
+                    column("a_b", "text", true),
+                    column("ünïcode", "text", true),
+                ],
+                &["id"],
+            ),
             measurement,
             measurement_2024,
         ],
@@ -221,6 +232,30 @@ cases! {
         "@8:1: unknown SQL type \"public.money_bg\"", "did you mean \"public.money_bag\"?",
     ];
     unquoted_schema_key: ["@4:14: unknown field `post`", "[tables.\"blog.post\"]"];
+    toml_quoted_table_key: [
+        "@5:22: unknown field `My Table`",
+        "[tables.'\"Odd Schema\".\"My Table\"']",
+    ];
+    unknown_keys_and_columns: [
+        "@6:1: unknown field `exlude`", "did you mean `exclude`?",
+        "@7:12: unknown column \"titel\"", "did you mean \"title\"?",
+        "@8:25: unknown column \"prise\"", "did you mean \"price\"?",
+        "@9:1: unknown field `rust_typ`", "did you mean `rust_type`?",
+    ];
+    unknown_key_in_table: ["@5:1: unknown field `bogus_one`", "@6:1: unknown field `bogus_two`"];
+    bad_column_rust_name: [
+        "@5:13: invalid rust_name \"type\" for column \"title\": it is a Rust keyword",
+        "did you mean \"type_\"?",
+        "@7:13: invalid rust_name \"Body Text\" for column \"body\"",
+        "did you mean \"body_text\"?",
+    ];
+    column_rust_name_collides: [
+        "@5:13: rust_name \"title\" for column \"body\" is also the Rust field of column \"title\"",
+    ];
+    column_names_collide: [
+        "@5:9: columns \"a b\" and \"a_b\" of public.\"Order Lines\" both become the Rust field `a_b`",
+        "rust_name = \"a_b2\" under [tables.'\"Order Lines\"'.columns.a_b]",
+    ];
     empty_schema_table: ["@3:1: [schema] names no schema source"];
     duplicate_rust_name: ["@8:13: rust_name \"Post\" is already used on line 5"];
     many_errors: [
@@ -500,6 +535,43 @@ proptest::proptest! {
         );
         never_panics(&text);
     }
+}
+
+#[test]
+fn quoted_names_and_column_rust_names_resolve() {
+    let text = r#"
+[schema]
+pg_dump = "schema.sql"
+
+[tables.'"Order Lines"'.columns."a b"]
+rust_name = "a_b2"
+[tables.'"Order Lines"'.columns."ünïcode"]
+rust_name = "unicode_text"
+
+[tables.'"Odd Schema"."My Table"']
+"#;
+    let spec = Manifest::parse("/project/audit.toml", text)
+        .unwrap()
+        .resolve(&schema())
+        .unwrap();
+    let names: Vec<(&str, &str)> = spec
+        .tables
+        .iter()
+        .map(|t| (t.table.schema.as_str(), t.table.name.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [("Odd Schema", "My Table"), ("public", "Order Lines")]
+    );
+    let renamed: Vec<(&str, Option<&str>)> = spec.tables[1]
+        .columns
+        .iter()
+        .map(|c| (c.column.as_str(), c.rust_name.as_deref()))
+        .collect();
+    assert_eq!(
+        renamed,
+        [("a b", Some("a_b2")), ("ünïcode", Some("unicode_text"))]
+    );
 }
 
 #[test]

@@ -34,6 +34,7 @@ pub fn kitchen_sink(schema: Schema) -> AuditSpec {
             ("public", "texts") => t.columns.push(ColumnOverride {
                 column: "ci".to_owned(),
                 rust_type: None,
+                rust_name: None,
                 attributes: vec!["#[serde(skip_serializing_if = \"Option::is_none\")]".to_owned()],
             }),
             _ => {}

@@ -50,16 +50,6 @@ impl SourceFile {
         let (line, column) = self.line_column(span.start);
         Diagnostic::new(&self.path, line, column, message)
     }
-
-    /// The text of the line holding `offset`, up to `offset`.
-    pub(crate) fn line_before(&self, offset: usize) -> &str {
-        let mut offset = offset.min(self.text.len());
-        while !self.text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let (line, _) = self.line_column(offset);
-        &self.text[self.line_starts[line - 1]..offset]
-    }
 }
 
 #[cfg(test)]
@@ -78,7 +68,5 @@ mod tests {
         assert_eq!(file.line_column(9), (3, 1));
         assert_eq!(file.line_column(10), (4, 1));
         assert_eq!(file.line_column(1000), (4, 2));
-        assert_eq!(file.line_before(7), "cé ");
-        assert_eq!(file.line_before(5), "c");
     }
 }

@@ -28,25 +28,28 @@
 //! rust_name = "Article"         # base name of the generated types
 //! [tables.article.columns.price]
 //! rust_type = "rust_decimal::Decimal"
+//! rust_name = "amount"          # the field name; default derived from the column name
 //! attributes = ["#[serde(default)]"]
 //! ```
 //!
 //! Table keys follow SQL identifier rules: unquoted parts are folded to lower case as
 //! PostgreSQL folds them (`Article` is `article`), double-quoted parts are literal
-//! (`[tables.'"Odd Schema"."My Table"']`). Every other name (columns, `audit_schema`) is
-//! a single exact catalog name and is taken as written. Relative paths are relative to
+//! (`[tables.'"Odd Schema"."My Table"']`: TOML's own quotes are not SQL quotes, so the
+//! SQL quotes go inside a TOML literal string). Every other name (columns,
+//! `audit_schema`) is a single exact catalog name and is taken as written. Relative paths are relative to
 //! the directory of the manifest.
 //!
 //! # Two steps
 //!
 //! [`Manifest::load`] / [`Manifest::parse`] check what is needed before a schema can be
-//! read: TOML syntax, unknown keys, value types, the schema source and the migration
-//! settings. [`Manifest::resolve`] checks everything else against the schema model and
-//! reports all problems at once. Every problem is a [`Diagnostic`] naming the manifest
+//! read: TOML syntax, value types, the schema source and the migration settings, and
+//! find every unknown key. [`Manifest::resolve`] checks everything else against the
+//! schema model and reports all problems at once, unknown keys included. Every problem is a [`Diagnostic`] naming the manifest
 //! file, line and column.
 
+mod keys;
 mod location;
-mod names;
+pub(crate) mod names;
 mod raw;
 mod resolve;
 mod rust_syntax;
@@ -59,6 +62,7 @@ use crate::spec::AuditSpec;
 use crate::{Diagnostic, Error, Result};
 use location::SourceFile;
 use raw::RawManifest;
+use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 pub use settings::{MigrationFormat, Migrations, SchemaSource};
@@ -79,6 +83,8 @@ pub struct Manifest {
     raw: RawManifest,
     schema_source: SchemaSource,
     migrations: Migrations,
+    /// Unknown keys, reported by [`Manifest::resolve`] together with every other mistake.
+    unknown_keys: keys::UnknownKeys,
 }
 
 impl Manifest {
@@ -107,8 +113,13 @@ impl Manifest {
     /// relative paths.
     pub fn parse(path: impl AsRef<Path>, text: &str) -> Result<Self> {
         let file = SourceFile::new(path.as_ref(), text);
-        let raw: RawManifest = toml::from_str(text)
-            .map_err(|e| Error::Manifest(vec![settings::toml_error(&file, &e)]))?;
+        let toml_error =
+            |e: toml::de::Error| Error::Manifest(vec![settings::toml_error(&file, &e)]);
+        let mut document = toml::de::DeTable::parse(text).map_err(toml_error)?;
+        // Every unknown key is reported, not only the first one serde would stop at.
+        let unknown_keys = keys::remove_unknown_keys(&file, document.get_mut());
+        let raw =
+            RawManifest::deserialize(toml::de::Deserializer::from(document)).map_err(toml_error)?;
         let base = base_dir(path.as_ref());
         let mut diagnostics = Vec::new();
         let schema_source =
@@ -120,9 +131,21 @@ impl Manifest {
                 raw,
                 schema_source,
                 migrations,
+                unknown_keys,
             }),
-            _ => Err(manifest_error(diagnostics)),
+            _ => {
+                diagnostics.extend(unknown_keys.diagnostics);
+                Err(manifest_error(diagnostics))
+            }
         }
+    }
+
+    /// The unknown keys of the manifest, each with its position and, where there is
+    /// one, the closest known key. [`Manifest::parse`] accepts a manifest whose only
+    /// mistakes are unknown keys, so that [`Manifest::resolve`] can report them together
+    /// with everything it finds against the schema; it fails when this is not empty.
+    pub fn unknown_keys(&self) -> &[Diagnostic] {
+        &self.unknown_keys.diagnostics
     }
 
     /// The manifest file, as given to [`Manifest::load`] or [`Manifest::parse`].
@@ -152,8 +175,17 @@ impl Manifest {
     ///
     /// All problems are collected and returned together as [`Error::Manifest`], sorted
     /// by position in the file.
+    /// Unknown keys found by [`Manifest::parse`] are part of the error.
     pub fn resolve(&self, schema: &Schema) -> Result<AuditSpec> {
-        resolve::resolve(&self.file, &self.raw, schema).map_err(manifest_error)
+        let unknown = &self.unknown_keys;
+        match resolve::resolve(&self.file, &self.raw, schema, &unknown.split_table_keys) {
+            Ok(spec) if unknown.diagnostics.is_empty() => Ok(spec),
+            Ok(_) => Err(manifest_error(unknown.diagnostics.clone())),
+            Err(mut diagnostics) => {
+                diagnostics.extend(unknown.diagnostics.iter().cloned());
+                Err(manifest_error(diagnostics))
+            }
+        }
     }
 }
 

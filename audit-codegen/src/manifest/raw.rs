@@ -78,6 +78,8 @@ pub(crate) struct RawTable {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawColumn {
     pub rust_type: Option<Spanned<String>>,
+    /// The Rust field name, instead of the one derived from the column name.
+    pub rust_name: Option<Spanned<String>>,
     #[serde(default)]
     pub attributes: Vec<Spanned<String>>,
     /// The column's previous name, when it was renamed since history was written.

@@ -3,9 +3,10 @@
 //! every problem.
 
 use super::location::SourceFile;
+use super::names::toml_key;
 use super::names::{parse_table_key, table_header, table_key};
 use super::raw::{RawManifest, RawRust, RawTable};
-use super::rust_syntax::{check_attributes, check_type, check_type_name};
+use super::rust_syntax::{check_attributes, check_field_name, check_type, check_type_name};
 use super::sql_type::{self, SqlType, parse_sql_type};
 use super::suggest::closest;
 use super::{DEFAULT_ACTOR_ID_TYPE, DEFAULT_AUDIT_SCHEMA};
@@ -25,10 +26,12 @@ pub(crate) fn resolve(
     file: &SourceFile,
     raw: &RawManifest,
     schema: &Schema,
+    split_table_keys: &BTreeSet<String>,
 ) -> Result<AuditSpec, Vec<Diagnostic>> {
     let mut r = Resolver {
         file,
         schema,
+        split_table_keys,
         diagnostics: Vec::new(),
     };
     let actor_id_type = r.actor_id_type(raw.actor_id_type.as_ref());
@@ -57,7 +60,18 @@ pub(crate) fn resolve(
 struct Resolver<'a> {
     file: &'a SourceFile,
     schema: &'a Schema,
+    /// Table keys already reported as `[tables.schema.table]` written unquoted.
+    split_table_keys: &'a BTreeSet<String>,
     diagnostics: Vec<Diagnostic>,
+}
+
+/// `[tables.<key>.columns.<column>]` written as TOML needs it, for help messages.
+fn column_header(table: &QualifiedName, column: &str) -> String {
+    format!(
+        "[tables.{}.columns.{}]",
+        toml_key(&table_key(table)),
+        toml_key(column)
+    )
 }
 
 /// Entries of a TOML table in the order they appear in the file (a `BTreeMap` orders
@@ -85,6 +99,12 @@ impl Resolver<'_> {
         for (key, table) in in_file_order(&raw.tables) {
             let name = match parse_table_key(key.get_ref()) {
                 Ok(name) => name,
+                // `[tables."Odd Schema"."My Table"]`: reported as an unknown key, with
+                // the key that was meant.
+                Err(_) if self.split_table_keys.contains(key.get_ref()) => {
+                    self.check_table_options(table, None);
+                    continue;
+                }
                 Err(why) => {
                     let help = "write `table` or `schema.table`; double-quote parts with \
                                 other characters, e.g. [tables.'\"Odd Schema\".\"My Table\"']";
@@ -113,12 +133,17 @@ impl Resolver<'_> {
             }
             match self.schema.table(&name.schema, &name.name) {
                 None => {
-                    self.unknown_table(key, &name);
+                    // `[tables.blog.post]`: the unknown key `post` already says what to
+                    // write, and `blog` is no table name.
+                    if !self.split_table_keys.contains(key.get_ref()) {
+                        self.unknown_table(key, &name);
+                    }
                     self.check_table_options(table, None);
                 }
                 Some(found) => {
                     let resolved = self.check_table_options(table, Some(found));
                     if let Some(resolved) = resolved {
+                        self.check_field_names(table, &resolved, &key.span());
                         audited.push((key.span(), resolved));
                     }
                 }
@@ -219,6 +244,17 @@ impl Resolver<'_> {
                     self.error(&column.span(), message, Some(help.into()));
                 }
             }
+            if let Some(rust_name) = &settings.rust_name
+                && let Err((why, fix)) = check_field_name(rust_name.get_ref())
+            {
+                let message = format!(
+                    "invalid rust_name {:?} for column {:?}: it {why}",
+                    rust_name.get_ref(),
+                    column.get_ref()
+                );
+                let help = fix.map(|f| format!("did you mean {f:?}?"));
+                self.error(&rust_name.span(), message, help);
+            }
             if let Some(rust_type) = &settings.rust_type
                 && let Err(why) = check_type(rust_type.get_ref())
             {
@@ -238,6 +274,7 @@ impl Resolver<'_> {
                     .rust_type
                     .as_ref()
                     .map(|t| t.get_ref().trim().to_owned()),
+                rust_name: settings.rust_name.as_ref().map(|n| n.get_ref().clone()),
                 attributes: settings
                     .attributes
                     .iter()
@@ -263,6 +300,65 @@ impl Resolver<'_> {
                 purge_excluded: raw.purge_excluded,
             },
         })
+    }
+
+    /// Two audited columns must not end up with one Rust field name, whether derived
+    /// from the column names (`a b` and `a_b` both give `a_b`) or set with `rust_name`.
+    fn check_field_names(&mut self, raw: &RawTable, audited: &AuditedTable, key: &Range<usize>) {
+        let table = &audited.table;
+        let chosen = |column: &str| {
+            raw.columns
+                .iter()
+                .find(|(k, _)| k.get_ref() == column)
+                .and_then(|(_, c)| c.rust_name.as_ref())
+        };
+        let mut fields: BTreeMap<String, &str> = BTreeMap::new();
+        // Derived names first, so an override is reported where it collides.
+        let (named, derived): (Vec<_>, Vec<_>) = audited
+            .audited_columns()
+            .partition(|c| chosen(&c.name).is_some());
+        for column in derived {
+            let field = crate::rust::names::field_name(&column.name);
+            if let Some(other) = fields.get(&field) {
+                let message = format!(
+                    "columns {other:?} and {:?} of {} both become the Rust field `{field}`",
+                    column.name,
+                    table.qualified_name()
+                );
+                let help = format!(
+                    "set another field name for one of them, e.g. rust_name = \"{}2\" under {}",
+                    field.trim_start_matches("r#"),
+                    column_header(&table.qualified_name(), &column.name),
+                );
+                self.error(key, message, Some(help));
+                continue;
+            }
+            fields.insert(field, &column.name);
+        }
+        for column in named {
+            let Some(name) = chosen(&column.name) else {
+                continue;
+            };
+            if check_field_name(name.get_ref()).is_err() {
+                continue; // reported with its reason
+            }
+            match fields.get(name.get_ref().as_str()) {
+                Some(other) => {
+                    let message = format!(
+                        "rust_name {:?} for column {:?} is also the Rust field of column {other:?} of {}",
+                        name.get_ref(),
+                        column.name,
+                        table.qualified_name()
+                    );
+                    let help =
+                        "each audited column needs its own field name; choose another rust_name";
+                    self.error(&name.span(), message, Some(help.into()));
+                }
+                None => {
+                    fields.insert(name.get_ref().clone(), &column.name);
+                }
+            }
+        }
     }
 
     /// The renames the manifest declares (`renamed_from` on tables and columns): table

@@ -25,6 +25,31 @@ pub(crate) fn check_type_name(name: &str) -> Result<(), (String, Option<String>)
     Ok(())
 }
 
+/// Checks a column's `rust_name`: a snake_case Rust identifier (ASCII lower-case
+/// letters, digits and `_`, not starting with a digit) that is not a keyword, because it
+/// becomes a field name used as written. On error, returns the reason and, when one can
+/// be derived, a valid name.
+pub(crate) fn check_field_name(name: &str) -> Result<(), (String, Option<String>)> {
+    let fix = || {
+        let derived = crate::rust::names::field_name(name);
+        let derived = derived
+            .strip_prefix("r#")
+            .map_or(derived.clone(), |k| format!("{k}_"));
+        Some(derived).filter(|d| d != name && check_field_name(d).is_ok())
+    };
+    let snake = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !snake || name == "_" {
+        return Err(("is not a snake_case Rust identifier".into(), fix()));
+    }
+    if crate::rust::names::is_keyword(name) {
+        return Err(("is a Rust keyword".into(), Some(format!("{name}_"))));
+    }
+    Ok(())
+}
+
 /// `blog_post` → `BlogPost`: a suggestion for a name that is not UpperCamelCase.
 fn upper_camel(name: &str) -> String {
     name.split(|c: char| !c.is_ascii_alphanumeric())
@@ -74,6 +99,22 @@ mod tests {
         assert!(check_type_name("Self").is_err());
         assert!(check_type_name("").is_err());
         assert!(check_type_name("_").is_err());
+    }
+
+    #[test]
+    fn field_names() {
+        for ok in ["a_b2", "_private", "x", "r2d2", "select"] {
+            assert!(check_field_name(ok).is_ok(), "{ok}");
+        }
+        let fix = |name: &str| check_field_name(name).unwrap_err().1;
+        assert_eq!(fix("type").as_deref(), Some("type_"));
+        assert_eq!(fix("self").as_deref(), Some("self_"));
+        assert_eq!(fix("A B").as_deref(), Some("a_b"));
+        assert_eq!(fix("r#type").as_deref(), Some("r_type"));
+        assert_eq!(fix("2nd").as_deref(), Some("_2nd"));
+        assert_eq!(fix("ünïcode").as_deref(), Some("unicode"));
+        assert!(check_field_name("").is_err());
+        assert!(check_field_name("_").is_err());
     }
 
     #[test]

@@ -39,46 +39,11 @@ pub struct Migrations {
     pub format: MigrationFormat,
 }
 
-/// A `toml` parse or shape error as a diagnostic, with a suggestion for unknown keys.
+/// A `toml` syntax or shape error (a value of the wrong type, say) as a diagnostic.
+/// Unknown keys never get this far: [`super::keys`] reports and removes them first.
 pub(crate) fn toml_error(file: &SourceFile, error: &toml::de::Error) -> Diagnostic {
     let span = error.span().unwrap_or(0..0);
-    let message = error.message().trim().to_owned();
-    let help = unknown_field_suggestion(&message, file.line_before(span.start));
-    let diagnostic = file.at(&span, message);
-    match help {
-        Some(help) => diagnostic.with_help(help),
-        None => diagnostic,
-    }
-}
-
-/// For serde's "unknown field `exlude`, expected one of `exclude`, …", the closest
-/// expected field. `line_before` is the manifest line up to the unknown field.
-fn unknown_field_suggestion(message: &str, line_before: &str) -> Option<String> {
-    let rest = message.strip_prefix("unknown field `")?;
-    let quoted: Vec<&str> = rest.split('`').step_by(2).collect();
-    let (unknown, expected) = quoted.split_first()?;
-    if let Some(name) = closest(unknown, expected.iter().copied()) {
-        return Some(format!("did you mean `{name}`?"));
-    }
-    // `[tables.blog.post]` is TOML for table `blog` with a key `post`: the usual slip
-    // when naming a table outside `public`.
-    if !(expected.contains(&"exclude") && expected.contains(&"columns")) {
-        return None;
-    }
-    let schema = line_before
-        .trim_start()
-        .strip_prefix("[tables.")
-        .and_then(|s| s.strip_suffix('.'))
-        .filter(|s| !s.is_empty() && !s.contains(['"', '\'', '.', ' ']));
-    Some(match schema {
-        Some(schema) => format!(
-            "a table outside schema public needs a quoted key: [tables.\"{schema}.{unknown}\"]"
-        ),
-        None => format!(
-            "if `{unknown}` is part of a table name, quote the whole key: \
-             [tables.\"schema.{unknown}\"]"
-        ),
-    })
+    file.at(&span, error.message().trim())
 }
 
 /// Resolves the `[schema]` table into a [`SchemaSource`].

@@ -124,15 +124,21 @@ pub fn plan<S: AsRef<str>>(
         Some(old) if old.name != schema_state.name => {
             return Err(Error::Generate(format!(
                 "the audit schema was emitted as {:?} and is now {:?}; renaming it is not \
-                 supported: keep audit_schema = {:?} or start a new lock",
-                old.name, schema_state.name, old.name
+                 supported yet: keep audit_schema = {:?}{}",
+                old.name,
+                schema_state.name,
+                old.name,
+                start_over(lock)
             )));
         }
         Some(old) if old.actor_id_type != schema_state.actor_id_type => {
             return Err(Error::Generate(format!(
                 "actor_id_type was emitted as {:?} and is now {:?}; changing the type of \
-                 recorded actors is not supported yet",
-                old.actor_id_type, schema_state.actor_id_type
+                 recorded actors is not supported yet: keep actor_id_type = {:?}{}",
+                old.actor_id_type,
+                schema_state.actor_id_type,
+                old.actor_id_type,
+                start_over(lock)
             )));
         }
         Some(old) if old.sql_hash != schema_state.sql_hash => emit(
@@ -242,12 +248,39 @@ pub fn plan<S: AsRef<str>>(
     })
 }
 
-/// Wraps a migration body: the header, and for plain SQL files an explicit transaction
-/// (the other tools run each migration in a transaction themselves).
+/// How to start over when a setting that cannot change yet was changed: possible only
+/// while no emitted migration ran anywhere, by deleting what generation wrote.
+fn start_over(lock: &Lock) -> String {
+    let mut files: Vec<String> = Vec::new();
+    for m in &lock.migrations {
+        match (m.path.split_once('/'), m.path.strip_suffix(".up.sql")) {
+            // diesel: a directory per migration.
+            (Some((dir, _)), _) => files.push(format!("{dir}/")),
+            // sqlx reversible: an up and a down file.
+            (None, Some(stem)) => files.extend([m.path.clone(), format!("{stem}.down.sql")]),
+            (None, None) => files.push(m.path.clone()),
+        }
+    }
+    format!(
+        ", or, if none of the audit migrations has been applied to any database yet, start \
+         over: delete audit.lock and the generated migrations ({}) and build again",
+        files.join(", ")
+    )
+}
+
+/// Keeps a migration quiet: without it a fresh install prints one `NOTICE: … does not
+/// exist, skipping` per `DROP … IF EXISTS` (about 60), which hide the messages that
+/// matter. Warnings and errors still show. `SET LOCAL` ends with the transaction, so the
+/// setting never reaches the session that ran the migration.
+const QUIET: &str = "SET LOCAL client_min_messages = warning;\n";
+
+/// Wraps a migration body: the header, the [`QUIET`] setting, and for plain SQL files an
+/// explicit transaction (the other tools run each migration in a transaction
+/// themselves, which the setting relies on).
 fn wrap(format: MigrationFormat, body: &str) -> String {
     match format {
-        MigrationFormat::Plain => format!("{HEADER}BEGIN;\n\n{body}\nCOMMIT;\n"),
-        _ => format!("{HEADER}\n{body}"),
+        MigrationFormat::Plain => format!("{HEADER}BEGIN;\n{QUIET}\n{body}\nCOMMIT;\n"),
+        _ => format!("{HEADER}{QUIET}\n{body}"),
     }
 }
 
@@ -547,6 +580,75 @@ mod tests {
         );
         assert_eq!(plan.lock.tables.len(), 2);
         assert_eq!(plan.lock.migrations.len(), 3);
+    }
+
+    #[test]
+    fn a_changed_actor_id_type_says_how_to_start_over() {
+        let before = spec(vec![table("article", &[("id", "integer")])]);
+        let first = plan(
+            &before,
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        let entries: Vec<String> = first
+            .migrations
+            .iter()
+            .map(|m| m.files[0].0.clone())
+            .collect();
+        let after = AuditSpec {
+            actor_id_type: "bigint".into(),
+            ..before.clone()
+        };
+        let error = plan(&after, &first.lock, MigrationFormat::Sqlx, &entries)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.starts_with("actor_id_type was emitted as \"text\" and is now \"bigint\""),
+            "{error}"
+        );
+        assert!(error.contains("keep actor_id_type = \"text\""), "{error}");
+        assert!(
+            error.contains(
+                "if none of the audit migrations has been applied to any database yet, start \
+                 over: delete audit.lock and the generated migrations (1_audit_schema.sql, \
+                 2_audit_public_article.sql) and build again"
+            ),
+            "{error}"
+        );
+        // Starting over is planning from an empty lock: the new type is emitted.
+        let fresh = plan(
+            &after,
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        assert_eq!(fresh.lock.audit_schema.unwrap().actor_id_type, "bigint");
+    }
+
+    #[test]
+    fn a_starting_over_hint_names_every_file_of_each_layout() {
+        let mut lock = Lock::default();
+        for path in [
+            "3_audit_schema.up.sql",
+            "2025-01-01-000000_audit_schema/up.sql",
+            "V3__a.sql",
+        ] {
+            lock.migrations.push(EmittedMigration {
+                version: "1".into(),
+                name: "audit_schema".into(),
+                path: path.into(),
+            });
+        }
+        assert_eq!(
+            start_over(&lock),
+            ", or, if none of the audit migrations has been applied to any database yet, \
+             start over: delete audit.lock and the generated migrations (3_audit_schema.up.sql, \
+             3_audit_schema.down.sql, 2025-01-01-000000_audit_schema/, V3__a.sql) and build \
+             again"
+        );
     }
 
     #[test]

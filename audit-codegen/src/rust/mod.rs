@@ -35,7 +35,7 @@
 //! `Option<…>` makes such history decode).
 
 mod change;
-mod names;
+pub(crate) mod names;
 mod table;
 mod types;
 mod user_types;

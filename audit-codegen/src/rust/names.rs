@@ -102,6 +102,16 @@ fn ident(text: String) -> Ident {
     }
 }
 
+/// Whether `text` is a Rust keyword (strict or reserved, Rust 2024).
+pub(crate) fn is_keyword(text: &str) -> bool {
+    KEYWORDS.binary_search(&text).is_ok()
+}
+
+/// The field name derived from a column name, as text (`a b` → `a_b`, `type` → `r#type`).
+pub(crate) fn field_name(column: &str) -> String {
+    snake(column).to_string()
+}
+
 /// A `snake_case` field or function name.
 pub fn snake(name: &str) -> Ident {
     let mut text = words(name)

@@ -102,11 +102,19 @@ impl<'a> TablePlan<'a> {
                 .into_iter()
                 .flatten()
                 .collect();
-            let ident = names::snake(&column.name);
+            let ident = match over.and_then(|o| o.rust_name.as_deref()) {
+                Some(name) => syn::parse_str::<Ident>(name).map_err(|_| {
+                    Error::Generate(format!(
+                        "rust_name `{name}` of {what} is not a Rust identifier"
+                    ))
+                })?,
+                None => names::snake(&column.name),
+            };
             if let Some(other) = fields.iter().find(|f| f.ident == ident) {
                 return Err(Error::Generate(format!(
                     "columns `{}` and `{}` of table {qualified} both map to the Rust field \
-                     `{ident}`; rename one of the columns or exclude it in audit.toml",
+                     `{ident}`; set `rust_name` for one of them in audit.toml \
+                     ([tables.<table>.columns.<column>] rust_name = \"…\"), or exclude it",
                     other.column, column.name
                 )));
             }

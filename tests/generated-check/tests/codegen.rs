@@ -202,6 +202,7 @@ fn overrides_and_fallbacks() {
     article.columns.push(ColumnOverride {
         column: "body".to_owned(),
         rust_type: Some("Option<Box<str>>".to_owned()),
+        rust_name: None,
         attributes: vec!["#[serde(alias = \"content\")]".to_owned()],
     });
     // An unmapped type falls back to serde_json::Value with a warning.
@@ -239,6 +240,7 @@ fn overrides_and_fallbacks() {
     article.columns.push(ColumnOverride {
         column: "body".to_owned(),
         rust_type: Some("not a type!".to_owned()),
+        rust_name: None,
         attributes: vec![],
     });
     let message = render(&spec).map(|o| o.warnings).unwrap_err().to_string();
@@ -253,6 +255,7 @@ fn overrides_and_fallbacks() {
     article.columns.push(ColumnOverride {
         column: "search_vector".to_owned(),
         rust_type: None,
+        rust_name: None,
         attributes: vec![],
     });
     let message = render(&spec).map(|o| o.warnings).unwrap_err().to_string();

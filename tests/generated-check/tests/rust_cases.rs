@@ -30,3 +30,56 @@ fn overridden_types_decode() {
     assert_eq!(row.price, Cents(990));
     assert_eq!(row.weight, Some(Decimal(0.75)));
 }
+
+/// The `column_rust_names` case: fields named by `rust_name` in the manifest still read
+/// and write the JSON keys that are the column names.
+mod column_rust_names {
+    use audit_generated_check::rust_cases::column_rust_names::{
+        OrderLine, OrderLineChange, OrderLineKey,
+    };
+
+    const ROW: &str = r#"{"Line No": 7, "a b": "space", "a_b": "plain", "a\"b": 3,
+        "ünïcode": "accent"}"#;
+
+    #[test]
+    fn renamed_fields_decode_from_the_column_keys() {
+        let change = OrderLineChange::decode(Some(1), "insert", None, Some(ROW)).unwrap();
+        let OrderLineChange::Insert { new } = &change else {
+            panic!("not an insert: {change:?}");
+        };
+        let expected = OrderLine {
+            line: 7,
+            a_space_b: Some("space".to_owned()),
+            a_b: "plain".to_owned(),
+            a_quote_b: Some(3),
+            unicode: Some("accent".to_owned()),
+        };
+        assert_eq!(*new, expected);
+        assert_eq!(new.key(), OrderLineKey { line: 7 });
+        assert_eq!(
+            OrderLineKey::decode(Some(1), "7").unwrap(),
+            OrderLineKey { line: 7 }
+        );
+
+        let update = OrderLineChange::decode(
+            Some(2),
+            "update",
+            Some(ROW),
+            Some(r#"{"a b": null, "a\"b": 4}"#),
+        )
+        .unwrap();
+        let OrderLineChange::Update { changed, .. } = &update else {
+            panic!("not an update: {update:?}");
+        };
+        assert_eq!(changed.a_space_b, Some(None));
+        assert_eq!(changed.a_quote_b, Some(Some(4)));
+        assert_eq!(changed.a_b, None);
+
+        // Serializing writes the column names back, not the field names.
+        let json = serde_json::to_value(&expected).unwrap();
+        assert_eq!(json["Line No"], 7);
+        assert_eq!(json["a b"], "space");
+        assert_eq!(json["a\"b"], 3);
+        assert_eq!(json["ünïcode"], "accent");
+    }
+}
