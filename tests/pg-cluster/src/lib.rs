@@ -138,11 +138,11 @@ fn resolve_default() -> Result<(String, Option<Lease>), Error> {
 fn probe(url: &str) -> Result<(), String> {
     let mut config: postgres::Config = url.parse().map_err(|e| format!("{e}"))?;
     config.connect_timeout(PROBE_TIMEOUT);
-    config
-        .connect(postgres::NoTls)
-        .map(drop)
-        .map_err(|e| match e.as_db_error() {
-            Some(db) => db.message().to_owned(),
-            None => e.to_string(),
-        })
+    config.connect(postgres::NoTls).map(drop).map_err(|e| {
+        match (e.as_db_error(), std::error::Error::source(&e)) {
+            (Some(db), _) => db.message().to_owned(),
+            (None, Some(cause)) => format!("{e}: {cause}"),
+            (None, None) => e.to_string(),
+        }
+    })
 }
