@@ -174,8 +174,10 @@ usage: cargo run --release -p audit-bench -- [options]
   --no-compile-time     skip it
                         (several minutes on 2 cores)
 
-The database server is DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres);
-a throw-away database is created on it and dropped at the end.";
+The database server is DATABASE_URL, else postgres://postgres@127.0.0.1:5432/postgres when a
+server answers there, else a private cluster started from the installed PostgreSQL (with
+fsync off, so not comparable with a real server); a throw-away database is created on it
+and dropped at the end.";
 
 #[cfg(test)]
 mod tests {

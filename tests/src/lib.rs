@@ -1,8 +1,8 @@
 //! Shared helpers of the integration tests: throw-away databases on the real server.
 //!
-//! Every test gets its own database, created on the server named by `DATABASE_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/postgres`) and dropped when the
-//! [`TestDb`] goes out of scope, so tests run in parallel and leave nothing behind.
+//! Every test gets its own database, created on the server that [`server_url`] names and
+//! dropped when the [`TestDb`] goes out of scope, so tests run in parallel and leave
+//! nothing behind.
 
 pub mod fuzz;
 
@@ -11,12 +11,20 @@ use postgres::{Client, NoTls};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The server URL used when `DATABASE_URL` is not set.
-pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+/// The server URL used when `DATABASE_URL` is not set, if a server answers there.
+pub const DEFAULT_DATABASE_URL: &str = pg_cluster::DEFAULT_URL;
 
-/// The URL of the server tests run against.
+/// The URL of the server tests run against: `DATABASE_URL` when set, else
+/// [`DEFAULT_DATABASE_URL`] when a server answers there, else a private cluster that
+/// this process starts (or joins) under the cargo target directory
+/// ([`pg_cluster::database_url`]).
+///
+/// # Panics
+///
+/// When none of them can be had; the message says why (and, without PostgreSQL's
+/// server programs, which package to install).
 pub fn server_url() -> String {
-    std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned())
+    pg_cluster::database_url().unwrap_or_else(|e| panic!("no PostgreSQL server for the tests: {e}"))
 }
 
 /// Connects to `url`, failing with instructions when no server answers.
@@ -24,8 +32,9 @@ pub fn connect(url: &str) -> Client {
     Client::connect(url, NoTls).unwrap_or_else(|e| {
         panic!(
             "cannot reach PostgreSQL at {url}: {e}\n\
-             Tests need a real PostgreSQL server. Start one (for example \
-             `pg_ctlcluster 15 main start`) or point DATABASE_URL at one, e.g.\n  \
+             Tests need a real PostgreSQL server: DATABASE_URL, else the server at \
+             {DEFAULT_DATABASE_URL}, else a private cluster started from the installed \
+             server programs. Point DATABASE_URL at a server that answers, e.g.\n  \
              DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo test --workspace"
         )
     })

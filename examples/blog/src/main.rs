@@ -6,9 +6,12 @@
 //! 2. what one user did in a time range;
 //! 3. who changed a record on a given day.
 //!
-//! Run it with `cargo run -p blog` against the PostgreSQL server named by `DATABASE_URL`
-//! (default `postgres://postgres@127.0.0.1:5432/postgres`). It works in a database of its
-//! own, `audit_blog_example`, which it creates afresh on every run.
+//! Run it with `cargo run -p blog` against the PostgreSQL server named by `DATABASE_URL`,
+//! else the one at `postgres://postgres@127.0.0.1:5432/postgres` when it answers, else a
+//! private throw-away cluster started from the PostgreSQL server programs installed on
+//! the machine (under `target/`, stopped shortly after the program ends; see the
+//! `pg-cluster` crate). It works in a database of its own, `audit_blog_example`, which it
+//! creates afresh on every run.
 
 use audit_runtime::AuditContext;
 use audit_runtime::query::{TimeRange, actor_activity, changed_in, history};
@@ -25,7 +28,6 @@ mod audit {
 
 use audit::{ArticleChange, ArticleKey, Change};
 
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const DATABASE: &str = "audit_blog_example";
 
 mod migrations {
@@ -33,7 +35,13 @@ mod migrations {
 }
 
 fn main() -> ExitCode {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let url = match pg_cluster::database_url() {
+        Ok(url) => url,
+        Err(error) => {
+            eprintln!("error: no PostgreSQL server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     match run(&url) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -49,7 +57,7 @@ fn run(url: &str) -> Result<(), Error> {
     let mut admin = Client::connect(url, NoTls).map_err(|e| {
         format!(
             "cannot reach PostgreSQL at {url}: {e}\n\
-             Start a server or point DATABASE_URL at one, e.g.\n  \
+             Point DATABASE_URL at a server that answers, e.g.\n  \
              DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres cargo run -p blog"
         )
     })?;
