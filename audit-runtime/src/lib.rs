@@ -52,6 +52,8 @@
 //!   blocking queries of [`query`] on the synchronous `postgres` client.
 //! - `tokio-postgres`: the same for `tokio_postgres` (the `_async` methods and queries).
 //! - `sqlx`: apply a context to a `sqlx` PostgreSQL connection or transaction (tokio).
+//! - `diesel`: apply a context to a diesel `PgConnection` in its transaction, run the
+//!   `_diesel` queries of [`query`] on it, and load [`Activity`] rows with `sql_query`.
 //! - `axum`: the axum/tower integration in `web`: a layer that builds each request's
 //!   context (actor, client address behind trusted proxies), an extractor, scoped
 //!   overrides, and transaction helpers for the `tokio-postgres` and `sqlx` features.
