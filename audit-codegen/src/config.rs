@@ -266,13 +266,16 @@ fn plan_migrations(
     )
 }
 
-/// Whether cargo is building an extracted package to verify it (`cargo package` /
-/// `cargo publish`): the sources then live under `target/package/`.
+/// Whether cargo is building a packaged crate: extracted to verify it (`cargo package` /
+/// `cargo publish`, under `<target dir>/package/`, whatever the target directory is
+/// called) or downloaded from a registry. Every package holds the `Cargo.toml.orig`
+/// that cargo keeps beside the normalized manifest.
 fn verifying_package(manifest_dir: &Path) -> bool {
     let components: Vec<_> = manifest_dir.components().collect();
     components
         .windows(2)
         .any(|w| w[0].as_os_str() == "target" && w[1].as_os_str() == "package")
+        || manifest_dir.join("Cargo.toml.orig").is_file()
 }
 
 /// Loads the schema model from the manifest's source, with the renames the source knows.
@@ -443,5 +446,15 @@ mod tests {
         )));
         assert!(!verifying_package(Path::new("/w/app")));
         assert!(!verifying_package(Path::new("/w/target/app")));
+        // Any target directory: a package is known by the manifest cargo keeps.
+        let extracted = std::env::temp_dir().join(format!(
+            "audit-codegen-verify-{}/package/app-0.1.0",
+            std::process::id()
+        ));
+        std::fs::create_dir_all(&extracted).unwrap();
+        assert!(!verifying_package(&extracted.join("..").join("..")));
+        std::fs::write(extracted.join("Cargo.toml.orig"), "[package]\n").unwrap();
+        assert!(verifying_package(&extracted));
+        std::fs::remove_dir_all(extracted.join("..").join("..")).unwrap();
     }
 }
