@@ -89,14 +89,14 @@ pub fn measure(
             db.client()
         }
     };
-    let before = activity_rows(db_recorded(client, variant)?);
+    let before = activity_rows(crate::database::recorded(client, variant)?);
     // One simple-protocol message: the statement and the commit, no extra round trip.
     let started = Instant::now();
     client
         .batch_execute(&format!("BEGIN;\n{sql};\nCOMMIT;"))
         .map_err(db_err)?;
     let elapsed = started.elapsed();
-    if let Some(rows) = db_recorded(client, variant)?.map(|(rows, _)| rows - before)
+    if let Some(rows) = crate::database::recorded(client, variant)?.map(|(rows, _)| rows - before)
         && rows != options.bulk_rows as i64
     {
         notes.push(format!(
@@ -112,12 +112,4 @@ pub fn measure(
 /// Activity rows of a variant (0 without auditing).
 fn activity_rows(recorded: Option<(i64, i64)>) -> i64 {
     recorded.map_or(0, |(rows, _)| rows)
-}
-
-/// [`Database::recorded`] on another connection.
-fn db_recorded(
-    client: &mut postgres::Client,
-    variant: Variant,
-) -> Result<Option<(i64, i64)>, String> {
-    crate::database::recorded(client, variant)
 }
