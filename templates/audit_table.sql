@@ -57,6 +57,9 @@ $check$;
 -- transition table, so a multi-row INSERT or COPY costs one INSERT ... SELECT).
 CREATE OR REPLACE FUNCTION {{ objects.insert_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
+{%- if utc_session %}
+SET "TimeZone" = 'UTC'
+{%- endif %}
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -104,6 +107,9 @@ CREATE TRIGGER {{ objects.insert_trigger }}
 -- the body cost 35-40 us.
 CREATE OR REPLACE FUNCTION {{ objects.update_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
+{%- if utc_session %}
+SET "TimeZone" = 'UTC'
+{%- endif %}
 SET enable_nestloop = off
 SET enable_seqscan = off
 SET jit = off
@@ -117,6 +123,9 @@ BEGIN
     IF COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
         -- No key changed in this transaction: every new row pairs with the old row of
         -- the same key.
+        -- An old row without a new row of its key had its key changed by a BEFORE UPDATE
+        -- trigger (the key-change trigger only runs for statements that set a key
+        -- column): flagged here, in the same pass, and paired below.
         INSERT INTO {{ activity }} ({{ activity_columns }})
         SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
                pg_catalog.pg_current_xact_id(), 'update',
@@ -125,8 +134,10 @@ BEGIN
                {{ update_changed }},
                (SELECT {{ transaction_for_context }}(v_context))
           FROM old_rows AS o
-          JOIN new_rows AS n ON {{ key_join }}
-         WHERE {{ update_any_changed }};
+          LEFT JOIN new_rows AS n ON {{ key_join }}
+         WHERE CASE WHEN {{ new_row_missing }} THEN {{ flag_unpaired }}
+               ELSE {{ update_any_changed }}
+               END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
@@ -138,16 +149,23 @@ BEGIN
                {{ update_changed }},
                (SELECT {{ transaction_for_context }}(v_context))
           FROM old_rows AS o
-          JOIN new_rows AS n ON {{ key_join }}
-         WHERE {{ update_any_changed }}
-           AND NOT EXISTS (
-               SELECT FROM {{ key_change }} AS k
-                WHERE {{ key_change_filter }}
-                  AND k."old_key" OPERATOR(pg_catalog.=) {{ old_key_of_o }})
-           AND NOT EXISTS (
-               SELECT FROM {{ key_change }} AS k
-                WHERE {{ key_change_filter }}
-                  AND k."new_key" OPERATOR(pg_catalog.=) {{ update_key }});
+          LEFT JOIN new_rows AS n ON {{ key_join }}
+         WHERE CASE WHEN {{ new_row_missing }} THEN
+                   NOT EXISTS (
+                       SELECT FROM {{ key_change }} AS k
+                        WHERE {{ key_change_filter }}
+                          AND k."old_key" OPERATOR(pg_catalog.=) {{ old_key_of_o }})
+                   AND {{ flag_unpaired }}
+               ELSE {{ update_any_changed }}
+                   AND NOT EXISTS (
+                       SELECT FROM {{ key_change }} AS k
+                        WHERE {{ key_change_filter }}
+                          AND k."old_key" OPERATOR(pg_catalog.=) {{ old_key_of_o }})
+                   AND NOT EXISTS (
+                       SELECT FROM {{ key_change }} AS k
+                        WHERE {{ key_change_filter }}
+                          AND k."new_key" OPERATOR(pg_catalog.=) {{ update_key }})
+               END;
 
         -- Rows whose key changed: paired through the notes of the key-change trigger.
         INSERT INTO {{ activity }} ({{ activity_columns }})
@@ -164,6 +182,37 @@ BEGIN
 
         DELETE FROM {{ key_change }} AS k
          WHERE {{ key_change_filter }};
+    END IF;
+    IF pg_catalog.current_setting({{ setting_unpaired }}, true) OPERATOR(pg_catalog.=) 'pending' THEN
+        -- Keys changed by a BEFORE UPDATE trigger in a statement that sets no key
+        -- column, so none was noted (in such a statement none is: the key-change
+        -- trigger runs for every row of a statement that sets a key column, or for
+        -- none). PostgreSQL adds each updated row to the old and the new transition
+        -- table together, so the n-th old row and the n-th new row are the same row:
+        -- rows without a partner of their key are paired by position. Checked first:
+        -- every position pairs two rows without a partner of their key, or two rows
+        -- with one; otherwise the statement fails rather than record a wrong pairing.
+        v_ignored := pg_catalog.set_config({{ setting_unpaired }}, '', true);
+        IF (SELECT pg_catalog.count(*) FROM old_rows) OPERATOR(pg_catalog.<>) (SELECT pg_catalog.count(*) FROM new_rows)
+           OR EXISTS (
+               SELECT FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
+                 JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+                WHERE (NOT EXISTS (SELECT FROM new_rows AS m WHERE {{ old_partner }}))
+                      IS DISTINCT FROM (NOT EXISTS (SELECT FROM old_rows AS m WHERE {{ new_partner }}))) THEN
+            RAISE EXCEPTION 'the audit trail cannot pair the old and new rows of this UPDATE of %', {{ table_label }}
+                USING DETAIL = 'A BEFORE UPDATE trigger changed primary keys of rows onto keys that other rows of the statement had.',
+                      HINT = 'Name the key columns in the UPDATE''s SET list (SET id = id works), so that each key change is noted as it happens.';
+        END IF;
+        INSERT INTO {{ activity }} ({{ activity_columns }})
+        SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               {{ update_key }},
+               {{ update_old_row }},
+               {{ update_changed }},
+               (SELECT {{ transaction_for_context }}(v_context))
+          FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
+          JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+         WHERE NOT EXISTS (SELECT FROM new_rows AS m WHERE {{ old_partner }});
     END IF;
     RETURN NULL;
 END
@@ -217,12 +266,61 @@ CREATE TRIGGER {{ objects.key_change_trigger }}
     FOR EACH ROW
     WHEN ({{ key_changed_condition }})
     EXECUTE FUNCTION {{ objects.key_change_function }}();
+{% else if partitioned %}
+-- {{ objects.update_function }}: records every updated row whose audited columns changed
+-- (statement level). The table has no primary key, and it is partitioned: a row that
+-- moves to another partition fires no AFTER UPDATE row trigger, but it is in the
+-- transition tables of the statement like every other updated row. PostgreSQL adds
+-- each updated row to the old and the new transition table together (a moved row
+-- too: its old version when it leaves its partition, its new one when it enters the
+-- other), so the n-th old row and the n-th new row are the same row.
+CREATE OR REPLACE FUNCTION {{ objects.update_function }}() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER
+{%- if utc_session %}
+SET "TimeZone" = 'UTC'
+{%- endif %}
+SET enable_nestloop = off
+SET jit = off
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    v_context pg_catalog.text;
+    v_ignored pg_catalog.text;
+BEGIN
+{%- call prologue("NULL") %}{% endcall %}
+    INSERT INTO {{ activity }} ({{ activity_columns }})
+    SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
+           pg_catalog.pg_current_xact_id(), 'update',
+           NULL,
+           {{ update_old_row }},
+           {{ update_changed }},
+           (SELECT {{ transaction_for_context }}(v_context))
+      FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
+      JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+     WHERE {{ update_any_changed }};
+    RETURN NULL;
+END
+$function$;
+REVOKE ALL ON FUNCTION {{ objects.update_function }}() FROM PUBLIC;
+
+DROP TRIGGER IF EXISTS {{ objects.update_trigger }} ON {{ objects.table }};
+CREATE TRIGGER {{ objects.update_trigger }}
+    AFTER UPDATE ON {{ objects.table }}
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {{ objects.update_function }}();
+
+-- Without a primary key no key can change: no key-change trigger.
+DROP TRIGGER IF EXISTS {{ objects.key_change_trigger }} ON {{ objects.table }};
+DROP FUNCTION IF EXISTS {{ objects.key_change_function }}();
 {% else %}
 -- {{ objects.update_function }}: records every updated row whose audited columns changed. The
 -- table has no primary key to pair old and new rows of a statement on, so this runs
 -- per row; the WHEN clause skips unchanged rows before the function is even called.
 CREATE OR REPLACE FUNCTION {{ objects.update_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
+{%- if utc_session %}
+SET "TimeZone" = 'UTC'
+{%- endif %}
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -256,6 +354,9 @@ DROP FUNCTION IF EXISTS {{ objects.key_change_function }}();
 -- {{ objects.delete_function }}: records every deleted row (statement level).
 CREATE OR REPLACE FUNCTION {{ objects.delete_function }}() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER
+{%- if utc_session %}
+SET "TimeZone" = 'UTC'
+{%- endif %}
 AS $function$
 #variable_conflict use_variable
 DECLARE

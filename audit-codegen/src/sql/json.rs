@@ -25,6 +25,25 @@ fn is_timestamptz(schema: &Schema, type_name: &str) -> bool {
     }
 }
 
+/// Whether a column holds an array of `timestamp with time zone` (of the type or of a
+/// domain over it, or a domain over such an array).
+fn is_timestamptz_array(schema: &Schema, type_name: &str) -> bool {
+    match schema.resolve_type(type_name) {
+        TypeRef::Array(element) => is_timestamptz(schema, element),
+        TypeRef::Domain(d) => is_timestamptz_array(schema, &d.base_type),
+        _ => false,
+    }
+}
+
+/// Whether the trigger functions reading `columns` must run with `TimeZone` set to UTC:
+/// the JSON of a `timestamptz[]` is made by a cast to `timestamp[]` (see [`value`]),
+/// which takes the session's time zone.
+pub(crate) fn needs_utc_session(schema: &Schema, columns: &[&Column]) -> bool {
+    columns
+        .iter()
+        .any(|c| is_timestamptz_array(schema, &c.type_name))
+}
+
 /// `alias.column`, the reference to a column of a row or transition table. PL/pgSQL
 /// reads `OLD.x` / `NEW.x` itself and knows only plain `"…"` quoting there, so a name
 /// written in the `U&"…"` form is selected from the parenthesised record instead
@@ -40,11 +59,16 @@ pub(crate) fn field(alias: &str, column: &str) -> String {
 
 /// The value of `alias.column` as it goes into `jsonb_build_object`: the column itself,
 /// or for a `timestamptz` the UTC wall-clock time (`timezone('UTC', …)`), which renders
-/// as an offset-free ISO string meaning UTC.
+/// as an offset-free ISO string meaning UTC. A `timestamptz[]` is cast to `timestamp[]`
+/// whole (any number of dimensions, NULL elements kept), which gives the same
+/// offset-free UTC strings because its trigger functions run with `TimeZone` set to UTC
+/// ([`needs_utc_session`]).
 pub(crate) fn value(schema: &Schema, column: &Column, alias: &str) -> String {
     let reference = field(alias, &column.name);
     if is_timestamptz(schema, &column.type_name) {
         format!("pg_catalog.timezone('UTC', {reference})")
+    } else if is_timestamptz_array(schema, &column.type_name) {
+        format!("{reference}::pg_catalog.timestamp[]")
     } else {
         reference
     }
@@ -247,6 +271,17 @@ mod tests {
         );
         let plain = column("at", "timestamp without time zone");
         assert_eq!(value(&schema, &plain, "n"), r#"n."at""#);
+    }
+
+    #[test]
+    fn timestamptz_arrays_are_cast_under_a_utc_session() {
+        let schema = Schema::default();
+        let at = column("at", "timestamp with time zone[]");
+        assert_eq!(value(&schema, &at, "o"), r#"o."at"::pg_catalog.timestamp[]"#);
+        assert!(needs_utc_session(&schema, &[&at]));
+        let plain = column("at", "timestamp without time zone[]");
+        assert_eq!(value(&schema, &plain, "o"), r#"o."at""#);
+        assert!(!needs_utc_session(&schema, &[&plain]));
     }
 
     #[test]

@@ -129,6 +129,12 @@ struct TableTemplate {
     /// Whether the key-change trigger runs BEFORE rather than AFTER each row: only
     /// partitioned tables need it (see the template).
     key_change_before: bool,
+    /// Whether the table is partitioned: without a key its updates are then recorded
+    /// per statement, paired by position (see the template).
+    partitioned: bool,
+    /// Whether the row-building functions run with `TimeZone` set to UTC (the table has
+    /// `timestamptz[]` columns, see `json::value`).
+    utc_session: bool,
     record_truncate: bool,
     schema_name: String,
     table_name: String,
@@ -144,6 +150,9 @@ struct TableTemplate {
     setting_context: String,
     setting_first: String,
     setting_key_changes: String,
+    /// The setting that flags, for the rest of one trigger call, old rows left without
+    /// a new row of their key.
+    setting_unpaired: String,
     insert_key: String,
     insert_row: String,
     update_key: String,
@@ -151,6 +160,16 @@ struct TableTemplate {
     update_changed: String,
     update_any_changed: String,
     key_join: String,
+    /// After `old_rows o LEFT JOIN new_rows n`: no new row has the old row's key.
+    new_row_missing: String,
+    /// A condition that sets `setting_unpaired` and is false.
+    flag_unpaired: String,
+    /// The name of the row-position column, one no column of the table has.
+    position: String,
+    /// `m` (a new row) has the key of `o`.
+    old_partner: String,
+    /// `m` (an old row) has the key of `n`.
+    new_partner: String,
     old_key_of_o: String,
     key_change_filter: String,
     key_of_old: String,
@@ -212,16 +231,23 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let key_join = key
-        .iter()
-        .map(|c| {
-            let column = sql_ident(&c.name);
-            // Plain `=` of pg_catalog, resolved by argument type; hashable, so the join
-            // of 20,000-row transition tables stays a hash join.
-            format!("n.{column} OPERATOR(pg_catalog.=) o.{column}")
-        })
-        .collect::<Vec<_>>()
-        .join(" AND ");
+    let join_on = |new: &str, old: &str| {
+        key.iter()
+            .map(|c| {
+                let column = sql_ident(&c.name);
+                // Plain `=` of pg_catalog, resolved by argument type; hashable, so the
+                // join of 20,000-row transition tables stays a hash join.
+                format!("{new}.{column} OPERATOR(pg_catalog.=) {old}.{column}")
+            })
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    };
+    let key_join = join_on("n", "o");
+    let setting_unpaired = names.setting("unpaired_rows");
+    let mut position = "position".to_owned();
+    while table.column(&position).is_some() {
+        position.insert(0, '_');
+    }
     render(&TableTemplate {
         audited_columns: column_list(&columns),
         excluded_columns: column_list(&excluded),
@@ -232,6 +258,8 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         },
         has_key: !key.is_empty(),
         key_change_before: table.kind == TableKind::Partitioned,
+        partitioned: table.kind == TableKind::Partitioned,
+        utc_session: json::needs_utc_session(schema, &columns),
         record_truncate: audited.record_truncate,
         schema_name: sql_literal(&table.schema),
         table_name: sql_literal(&table.name),
@@ -247,6 +275,18 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         setting_context: names.setting("context"),
         setting_first: names.setting("first_activity"),
         setting_key_changes: names.setting("key_changes"),
+        new_row_missing: match key.first() {
+            // Key columns are NOT NULL: NULL here means the join found no new row.
+            Some(first) => format!("n.{} IS NULL", sql_ident(&first.name)),
+            None => "false".to_owned(),
+        },
+        flag_unpaired: format!(
+            "pg_catalog.set_config({setting_unpaired}, 'pending', true) IS NULL"
+        ),
+        setting_unpaired,
+        position: sql_ident(&position),
+        old_partner: join_on("m", "o"),
+        new_partner: join_on("n", "m"),
         insert_key: json::key(schema, &key, "n"),
         insert_row: json::row_object(schema, &columns, "n", "           "),
         update_key: json::key(schema, &key, "n"),
