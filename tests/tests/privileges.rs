@@ -653,6 +653,9 @@ fn trigger_and_schema_sql_call_no_function_through_the_search_path() {
         "name",
         "operator",
         "brin",
+        "else",
+        "over",
+        "join",
     ];
     let mut checks = Checks::default();
     let mut unqualified = Vec::new();

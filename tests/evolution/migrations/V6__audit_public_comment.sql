@@ -136,6 +136,9 @@ BEGIN
     IF COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
         -- No key changed in this transaction: every new row pairs with the old row of
         -- the same key.
+        -- An old row without a new row of its key had its key changed by a BEFORE UPDATE
+        -- trigger (the key-change trigger only runs for statements that set a key
+        -- column): flagged here, in the same pass, and paired below.
         INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
         SELECT 'public', 'comment', '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
                pg_catalog.pg_current_xact_id(), 'update',
@@ -156,12 +159,14 @@ BEGIN
                ]::pg_catalog.text[],
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
-          JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
-         WHERE (
+          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
+         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
+               ELSE (
                  (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
                  AND (n."post_id" OPERATOR(pg_catalog.=) o."post_id" OR (n."post_id" IS NULL AND o."post_id" IS NULL))
                  AND (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL))
-             ) IS NOT TRUE;
+             ) IS NOT TRUE
+               END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
@@ -185,24 +190,33 @@ BEGIN
                ]::pg_catalog.text[],
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
-          JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
-         WHERE (
+          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
+         WHERE CASE WHEN n."id" IS NULL THEN
+                   NOT EXISTS (
+                       SELECT FROM "audit"."key_change" AS k
+                        WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                  AND k."relid" OPERATOR(pg_catalog.=) '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid
+                  AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0
+                          AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
+                   AND pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
+               ELSE (
                  (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
                  AND (n."post_id" OPERATOR(pg_catalog.=) o."post_id" OR (n."post_id" IS NULL AND o."post_id" IS NULL))
                  AND (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL))
              ) IS NOT TRUE
-           AND NOT EXISTS (
-               SELECT FROM "audit"."key_change" AS k
-                WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                   AND NOT EXISTS (
+                       SELECT FROM "audit"."key_change" AS k
+                        WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                   AND k."relid" OPERATOR(pg_catalog.=) '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid
                   AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0
-                  AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
-           AND NOT EXISTS (
-               SELECT FROM "audit"."key_change" AS k
-                WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
+                          AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
+                   AND NOT EXISTS (
+                       SELECT FROM "audit"."key_change" AS k
+                        WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                   AND k."relid" OPERATOR(pg_catalog.=) '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid
                   AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0
-                  AND k."new_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(n."id"));
+                          AND k."new_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(n."id"))
+               END;
 
         -- Rows whose key changed: paired through the notes of the key-change trigger.
         INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
@@ -235,6 +249,49 @@ BEGIN
          WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                   AND k."relid" OPERATOR(pg_catalog.=) '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid
                   AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0;
+    END IF;
+    IF pg_catalog.current_setting('audit.unpaired_rows', true) OPERATOR(pg_catalog.=) 'pending' THEN
+        -- Keys changed by a BEFORE UPDATE trigger in a statement that sets no key
+        -- column, so none was noted (in such a statement none is: the key-change
+        -- trigger runs for every row of a statement that sets a key column, or for
+        -- none). PostgreSQL adds each updated row to the old and the new transition
+        -- table together, so the n-th old row and the n-th new row are the same row:
+        -- rows without a partner of their key are paired by position. Checked first:
+        -- every position pairs two rows without a partner of their key, or two rows
+        -- with one; otherwise the statement fails rather than record a wrong pairing.
+        v_ignored := pg_catalog.set_config('audit.unpaired_rows', '', true);
+        IF (SELECT pg_catalog.count(*) FROM old_rows) OPERATOR(pg_catalog.<>) (SELECT pg_catalog.count(*) FROM new_rows)
+           OR EXISTS (
+               SELECT FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
+                 JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")
+                WHERE (NOT EXISTS (SELECT FROM new_rows AS m WHERE m."id" OPERATOR(pg_catalog.=) o."id"))
+                      IS DISTINCT FROM (NOT EXISTS (SELECT FROM old_rows AS m WHERE n."id" OPERATOR(pg_catalog.=) m."id"))) THEN
+            RAISE EXCEPTION 'the audit trail cannot pair the old and new rows of this UPDATE of %', 'public.comment'
+                USING DETAIL = 'A BEFORE UPDATE trigger changed primary keys of rows onto keys that other rows of the statement had.',
+                      HINT = 'Name the key columns in the UPDATE''s SET list (SET id = id works), so that each key change is noted as it happens.';
+        END IF;
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT 'public', 'comment', '"public"."comment"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               pg_catalog.to_jsonb(n."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'post_id', o."post_id",
+                   'body', o."body"
+               ),
+               pg_catalog.jsonb_build_object(
+                   'id', n."id",
+                   'post_id', n."post_id",
+                   'body', n."body"
+               ) OPERATOR(pg_catalog.-) ARRAY[
+                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
+                   CASE WHEN (n."post_id" OPERATOR(pg_catalog.=) o."post_id" OR (n."post_id" IS NULL AND o."post_id" IS NULL)) THEN 'post_id' END,
+                   CASE WHEN (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL)) THEN 'body' END
+               ]::pg_catalog.text[],
+               (SELECT "audit"."transaction_for_context"(v_context))
+          FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
+          JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")
+         WHERE NOT EXISTS (SELECT FROM new_rows AS m WHERE m."id" OPERATOR(pg_catalog.=) o."id");
     END IF;
     RETURN NULL;
 END
