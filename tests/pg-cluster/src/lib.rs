@@ -71,7 +71,7 @@ mod error;
 mod watcher;
 
 pub use bindir::{find_server_bindir, server_bindir_in};
-pub use cluster::{Cluster, IDLE_TIMEOUT, Lease, target_dir};
+pub use cluster::{Cluster, Crash, IDLE_TIMEOUT, Lease, target_dir};
 pub use error::{Error, ErrorKind};
 
 use std::sync::OnceLock;
