@@ -343,6 +343,18 @@ impl Cluster {
                 ),
             ));
         }
+        // A server killed with SIGKILL leaves its lock file behind, naming a process that
+        // may linger unreaped for a while: the new server would take it for a running one.
+        let pid_file = data.join("postmaster.pid");
+        match fs::remove_file(&pid_file) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Error::io(
+                    format_args!("cannot remove {}", pid_file.display()),
+                    e,
+                ));
+            }
+            _ => {}
+        }
         let postmaster = start_server(
             &bindir,
             account.as_ref(),
