@@ -3184,7 +3184,7 @@ fn crash_worker(url: &str, lane_no: i32, seed: u64, life: &Lifecycle) -> CrashWo
                 match settle(&mut c, doubt, life, &mut work) {
                     Ok(()) => {}
                     Err(doubt) => {
-                        in_doubt = Some(doubt);
+                        in_doubt = Some(*doubt);
                         continue;
                     }
                 }
@@ -3240,7 +3240,7 @@ fn settle(
     (mut record, committed, generation): InDoubt,
     life: &Lifecycle,
     work: &mut CrashWork,
-) -> Result<(), InDoubt> {
+) -> Result<(), Box<InDoubt>> {
     let Some(xid) = record.xid else {
         assert!(
             record.acts.is_empty(),
@@ -3257,7 +3257,7 @@ fn settle(
     let status: Option<String> =
         match c.query_one("SELECT pg_xact_status($1::text::xid8)", &[&xid.to_string()]) {
             Ok(row) => row.get(0),
-            Err(e) if lost_connection(&e) => return Err((record, committed, generation)),
+            Err(e) if lost_connection(&e) => return Err(Box::new((record, committed, generation))),
             Err(e) => panic!("{}: pg_xact_status: {}", record.label, describe(&e)),
         };
     match status.as_deref() {
