@@ -52,7 +52,14 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 impl TestDb {
     /// Creates an empty database with a unique name derived from `label`.
     pub fn new(label: &str) -> Self {
-        let admin_url = server_url();
+        Self::on_server(&server_url(), label)
+    }
+
+    /// Creates an empty database with a unique name derived from `label` on the server
+    /// of `admin_url` (a database there, as a role that may create databases) instead of
+    /// [`server_url`]'s: a private cluster of a test's own, for instance.
+    pub fn on_server(admin_url: &str, label: &str) -> Self {
+        let admin_url = admin_url.to_owned();
         let name = format!(
             "audit_test_{}_{}_{}",
             label

@@ -18,16 +18,26 @@
 //!   vanishes, a cancelled statement, a deadlock, a serialization failure), check that
 //!   the failed transaction left nothing behind, retry the work and check that it is
 //!   audited exactly once, with its actor.
+//! - `server_crashes_*`: the mixed load on a private cluster of the test's own, brought
+//!   down several times at random moments (an immediate shutdown, or a hang followed by
+//!   SIGKILL) and restarted on its data, the workers reconnecting each time: every
+//!   transaction a client saw committed is there row for row, every other one left
+//!   nothing, and one whose COMMIT was in flight is either entirely there or absent
+//!   (see "Server crashes"). `AUDIT_CRASHES` sets the number of crashes (default 4;
+//!   the ignored long variant, 30).
 //! - two ignored tests pin defects these tests found (see "Known defects" at the end).
 
 use audit_runtime::AuditContext;
 use audit_tests::{TestDb, audit_spec, connect, describe, install_audit};
+use pg_cluster::{Cluster, Crash, Lease};
 use postgres::error::SqlState;
 use postgres::{Client, GenericClient, IsolationLevel, NoTls};
 use serde_json::{Map, Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr, TcpListener, TcpStream};
-use std::sync::{Arc, Barrier, Mutex};
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 // ---------------------------------------------------------------------------------------
@@ -77,8 +87,19 @@ CREATE TRIGGER zz_slow AFTER INSERT OR UPDATE OR DELETE ON item
 /// A database with the three tables audited (`line.secret` excluded).
 fn reliability_db(label: &str, slow_trigger: bool) -> TestDb {
     let db = TestDb::with_sql(label, SCHEMA);
+    audit_the_tables(&db);
+    if slow_trigger {
+        db.client()
+            .batch_execute(SLOW_TRIGGER)
+            .unwrap_or_else(|e| panic!("slow trigger: {}", describe(&e)));
+    }
+    db
+}
+
+/// Installs the audit trail of the three tables of [`SCHEMA`] (`line.secret` excluded).
+fn audit_the_tables(db: &TestDb) {
     let spec = audit_spec(
-        &db,
+        db,
         "text",
         &[
             ("public", "item", &[], false),
@@ -86,13 +107,7 @@ fn reliability_db(label: &str, slow_trigger: bool) -> TestDb {
             ("public", "event_log", &[], false),
         ],
     );
-    install_audit(&db, &spec);
-    if slow_trigger {
-        db.client()
-            .batch_execute(SLOW_TRIGGER)
-            .unwrap_or_else(|e| panic!("slow trigger: {}", describe(&e)));
-    }
-    db
+    install_audit(db, &spec);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -2702,6 +2717,787 @@ fn serializable_transactions_on_disjoint_rows_do_not_fail_because_of_the_audit_c
         "serialization failures of transactions on disjoint rows, by context placement \
          (10 pairs each): {failures:?}"
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Server crashes.
+//
+// A private cluster of the test's own (never the shared server of the other tests) is
+// brought down in the middle of the mixed load, several times, at random moments, and
+// restarted on its data; the workers reconnect and go on. Every transaction a worker saw
+// committed must be there with exactly its rows; every transaction cut off before its
+// COMMIT must have left nothing; a transaction whose COMMIT was sent but whose answer was
+// lost is in doubt, and must turn out either committed with all its rows or aborted with
+// none.
+//
+// Transaction ids need care: recovery restores the next transaction id from what the
+// write-ahead log kept, so the id of a transaction none of whose log records reached the
+// operating system before the crash is forgotten and handed out again after the restart
+// (`pg_xact_status` then reports on the new transaction, or says the id is in the
+// future). Such a transaction cannot have committed nor left a row (a data page is only
+// written after its log records). So each outcome is tagged with the server's generation,
+// each restart notes the first id recovery left unused (the end-of-recovery checkpoint's
+// `next_xid`), and an id at or above it is known forgotten: its transaction aborted, and
+// the id is not looked up for it.
+
+/// A private cluster, removed with all its files when dropped (also when the test fails).
+struct CrashCluster {
+    cluster: Cluster,
+    lease: Option<Lease>,
+}
+
+impl CrashCluster {
+    /// Starts a cluster of its own under cargo's temporary directory, with the settings
+    /// that make "committed" mean "on disk": `fsync` and `full_page_writes` on (the
+    /// private cluster's template turns them off), `synchronous_commit` at its default,
+    /// `on`.
+    fn start(label: &str) -> Self {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("crash-{label}-{}", std::process::id()));
+        let cluster = Cluster::new(&dir);
+        let _ = cluster.remove();
+        let lease = cluster
+            .start()
+            .unwrap_or_else(|e| panic!("private cluster: {e}"));
+        let server = Self {
+            cluster,
+            lease: Some(lease),
+        };
+        let mut c = connect(server.url());
+        for sql in [
+            "ALTER SYSTEM SET fsync = on",
+            "ALTER SYSTEM SET full_page_writes = on",
+            "ALTER SYSTEM RESET synchronous_commit",
+        ] {
+            c.batch_execute(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {}", describe(&e)));
+        }
+        // Before recovery, the server makes sure that everything in its data directory
+        // is on disk: one `syncfs` call (Linux) instead of an `fsync` of each of its
+        // thousand files, which takes seconds on a busy disk. Elsewhere, the default.
+        let _ = c.batch_execute("ALTER SYSTEM SET recovery_init_sync_method = syncfs");
+        c.batch_execute("SELECT pg_reload_conf()").unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !durable(&mut connect(server.url())) {
+            assert!(Instant::now() < deadline, "the settings were not reloaded");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+
+    fn url(&self) -> &str {
+        self.lease.as_ref().expect("the server runs").url()
+    }
+
+    fn crash(&self, how: Crash) {
+        self.lease
+            .as_ref()
+            .expect("the server runs")
+            .crash(how)
+            .unwrap_or_else(|e| panic!("{how:?}: {e}"));
+    }
+
+    /// Restarts the server after a crash; returns how long that took (recovery included).
+    fn restart(&mut self) -> Duration {
+        let started = Instant::now();
+        let lease = self.lease.take().expect("a lease");
+        let lease = self
+            .cluster
+            .restart(lease)
+            .unwrap_or_else(|e| panic!("restart: {e}"));
+        self.lease = Some(lease);
+        started.elapsed()
+    }
+}
+
+impl Drop for CrashCluster {
+    fn drop(&mut self) {
+        drop(self.lease.take());
+        if let Err(e) = self.cluster.remove() {
+            if std::thread::panicking() {
+                eprintln!("cannot remove the private cluster: {e}");
+            } else {
+                panic!("cannot remove the private cluster: {e}");
+            }
+        }
+    }
+}
+
+/// Whether the server runs with `fsync`, `full_page_writes` and `synchronous_commit` on.
+fn durable(c: &mut Client) -> bool {
+    let row = c
+        .query_one(
+            "SELECT current_setting('fsync'), current_setting('full_page_writes'),
+                    current_setting('synchronous_commit')",
+            &[],
+        )
+        .unwrap();
+    (0..3).all(|i| row.get::<_, String>(i) == "on")
+}
+
+/// The first transaction id that recovery left unused: the `next_xid` of the
+/// end-of-recovery checkpoint (the latest one right after a restart).
+fn next_xid_after_recovery(c: &mut Client) -> u64 {
+    let next: String = c
+        .query_one("SELECT next_xid FROM pg_control_checkpoint()", &[])
+        .unwrap()
+        .get(0);
+    let (epoch, xid) = next.split_once(':').expect("epoch:xid");
+    (epoch.parse::<u64>().unwrap() << 32) | xid.parse::<u64>().unwrap()
+}
+
+/// Whether `e` is the loss of the connection to a server that went down (or is not up
+/// yet), as opposed to an error of the statement.
+fn lost_connection(e: &postgres::Error) -> bool {
+    use std::error::Error as _;
+    match e.code() {
+        Some(code) => [
+            SqlState::ADMIN_SHUTDOWN,
+            SqlState::CRASH_SHUTDOWN,
+            SqlState::CANNOT_CONNECT_NOW,
+        ]
+        .contains(code),
+        None => e.is_closed() || e.source().is_some_and(|s| s.is::<std::io::Error>()),
+    }
+}
+
+/// The server as the crash test's workers see it.
+#[derive(Default)]
+struct Lifecycle {
+    state: Mutex<LifeState>,
+    changed: Condvar,
+    /// How many workers are in the middle of a COMMIT.
+    committing: AtomicUsize,
+}
+
+#[derive(Default)]
+struct LifeState {
+    /// How many times the server was restarted.
+    generation: u64,
+    /// Whether the server is up (restarted and not being brought down).
+    up: bool,
+    /// Whether the run is over: workers end once they have nothing left in doubt.
+    over: bool,
+    /// Per generation after the first, the first transaction id recovery left unused.
+    floors: Vec<u64>,
+}
+
+impl Lifecycle {
+    fn set(&self, change: impl FnOnce(&mut LifeState)) {
+        change(&mut self.state.lock().unwrap());
+        self.changed.notify_all();
+    }
+
+    fn is_over(&self) -> bool {
+        self.state.lock().unwrap().over
+    }
+
+    /// Waits until some worker is in the middle of a COMMIT (for at most a second).
+    fn wait_for_a_commit(&self) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while self.committing.load(Ordering::SeqCst) == 0 && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+    }
+
+    /// Waits until the server is up in a generation after `lost` (any, when `None`) and
+    /// returns it; `None` when the run is over first.
+    fn wait_up(&self, lost: Option<u64>) -> Option<u64> {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            if state.up && lost.is_none_or(|g| state.generation > g) {
+                return Some(state.generation);
+            }
+            if state.over {
+                return None;
+            }
+            state = self.changed.wait(state).unwrap();
+        }
+    }
+
+    /// Whether transaction id `xid`, given out in `generation`, was forgotten by the
+    /// recovery that ended that generation (see the notes of this section).
+    fn forgotten(&self, xid: u64, generation: u64) -> bool {
+        let state = self.state.lock().unwrap();
+        state
+            .floors
+            .get(generation as usize)
+            .is_some_and(|&floor| xid >= floor)
+    }
+}
+
+/// Ends the run when dropped, so that no worker waits for a restart that will not come
+/// when the test fails.
+struct EndRun<'a>(&'a Lifecycle);
+
+impl Drop for EndRun<'_> {
+    fn drop(&mut self) {
+        self.0.set(|s| s.over = true);
+    }
+}
+
+/// How one transaction of a crash-test worker ended.
+enum Outcome {
+    /// The connection was already gone when the transaction was to begin.
+    NotBegun,
+    /// The client saw COMMIT succeed.
+    Committed(TxRecord),
+    /// Rolled back or failed: it must have left nothing.
+    Discarded(Option<u64>),
+    /// The connection was lost before COMMIT was sent: aborted.
+    CutOff(Option<u64>),
+    /// The connection was lost after COMMIT was sent, before its answer came.
+    InDoubt(TxRecord),
+}
+
+/// What the crash test counts, besides [`LoadStats`].
+#[derive(Debug, Default, Clone)]
+struct CrashStats {
+    cut_off: u64,
+    in_doubt_committed: u64,
+    in_doubt_aborted: u64,
+    /// In doubt, and forgotten by recovery: aborted.
+    in_doubt_forgotten: u64,
+    /// In doubt without a transaction id: it changed nothing either way.
+    in_doubt_without_changes: u64,
+    /// Discarded or cut off with a known id that recovery forgot.
+    discarded_forgotten: u64,
+    reconnects: u64,
+    /// In doubt when the run ended (must be none).
+    unresolved: u64,
+}
+
+impl CrashStats {
+    fn add(&mut self, o: &CrashStats) {
+        self.cut_off += o.cut_off;
+        self.in_doubt_committed += o.in_doubt_committed;
+        self.in_doubt_aborted += o.in_doubt_aborted;
+        self.in_doubt_forgotten += o.in_doubt_forgotten;
+        self.in_doubt_without_changes += o.in_doubt_without_changes;
+        self.discarded_forgotten += o.discarded_forgotten;
+        self.reconnects += o.reconnects;
+        self.unresolved += o.unresolved;
+    }
+
+    fn in_doubt(&self) -> u64 {
+        self.in_doubt_committed
+            + self.in_doubt_aborted
+            + self.in_doubt_forgotten
+            + self.in_doubt_without_changes
+    }
+}
+
+/// What a crash-test worker ends with.
+struct CrashWork {
+    /// Committed transactions with the generation of the server they ran on.
+    records: Vec<(u64, TxRecord)>,
+    /// Ids of transactions that must have left nothing, with their generation.
+    discarded: Vec<(u64, u64)>,
+    stats: LoadStats,
+    crash: CrashStats,
+    lane: Lane,
+}
+
+/// One transaction of the mixed load (as in [`load_worker`]), on a server that may go
+/// down at any moment: any error but the loss of the connection fails the test.
+fn crash_transaction(
+    client: &mut Client,
+    lane: &mut Lane,
+    rng: &mut Rng,
+    label: String,
+    stats: &mut LoadStats,
+    committing: &AtomicUsize,
+) -> Outcome {
+    macro_rules! alive {
+        ($result:expr, $xid:expr) => {
+            match $result {
+                Ok(value) => value,
+                Err(e) if lost_connection(&e) => return Outcome::CutOff($xid),
+                Err(e) => panic!("{label}: {}", describe(&e)),
+            }
+        };
+    }
+    let mut acts: Vec<Act> = Vec::new();
+    let mut context: Option<AuditContext> = None;
+    let placement = match rng.below(4) {
+        0 => Placement::Before,
+        1 => Placement::Middle,
+        2 => Placement::After,
+        _ => Placement::None,
+    };
+    let mut tx = match client.transaction() {
+        Ok(tx) => tx,
+        Err(e) if lost_connection(&e) => return Outcome::NotBegun,
+        Err(e) => panic!("{label}: {}", describe(&e)),
+    };
+    if placement == Placement::Before || (placement != Placement::None && rng.chance(10)) {
+        let first = make_context(rng, &format!("{label} (first)"));
+        alive!(first.apply(&mut tx), None);
+        stats.contexts_applied += 1;
+        context = Some(first);
+    }
+    let steps = 1 + rng.below(6);
+    for step in 0..steps {
+        if placement == Placement::Middle && step == steps / 2 {
+            let c = make_context(rng, &label);
+            alive!(c.apply(&mut tx), None);
+            stats.contexts_applied += 1;
+            context = Some(c);
+        }
+        if rng.chance(12) {
+            let saved = (lane.clone(), acts.len(), context.clone());
+            let mut sp = alive!(tx.savepoint("work"), None);
+            if rng.chance(30) {
+                let c = make_context(rng, &format!("{label} (savepoint)"));
+                alive!(c.apply(&mut sp), None);
+                stats.contexts_applied += 1;
+                context = Some(c);
+            }
+            let inner = 1 + rng.below(3);
+            alive!(random_work(&mut sp, lane, rng, &mut acts, inner), None);
+            let failed = rng.chance(25);
+            if failed {
+                let e = failing_statement(&mut sp, lane, rng);
+                if lost_connection(&e) {
+                    return Outcome::CutOff(None);
+                }
+                stats.failed_in_savepoint += 1;
+            }
+            if failed || rng.chance(50) {
+                drop(sp);
+                let (saved_lane, saved_acts, saved_context) = saved;
+                *lane = saved_lane;
+                acts.truncate(saved_acts);
+                context = saved_context;
+                stats.savepoints_rolled_back += 1;
+            } else {
+                alive!(sp.commit(), None);
+                stats.savepoints_released += 1;
+            }
+        } else if rng.chance(4) {
+            let xid = alive!(current_xid(&mut tx), None);
+            let e = failing_statement(&mut tx, lane, rng);
+            if lost_connection(&e) {
+                return Outcome::CutOff(xid);
+            }
+            stats.failed_statements += 1;
+            // A lost connection here is found by the next transaction.
+            drop(tx);
+            return Outcome::Discarded(xid);
+        } else {
+            alive!(random_op(&mut tx, lane, rng, &mut acts), None);
+        }
+    }
+    if placement == Placement::After {
+        let c = make_context(rng, &label);
+        alive!(c.apply(&mut tx), None);
+        stats.contexts_applied += 1;
+        context = Some(c);
+    }
+    let ending = rng.below(100);
+    let xid = alive!(current_xid(&mut tx), None);
+    if ending < 8 {
+        drop(tx);
+        stats.rolled_back += 1;
+        Outcome::Discarded(xid)
+    } else if ending < 11 && !lane.items.is_empty() {
+        // A commit that fails: a deferred unique check broken by an audited insert. It
+        // cannot commit, whenever the server goes down.
+        let id = *lane.items.keys().next().unwrap();
+        alive!(tx.batch_execute("SET CONSTRAINTS item_pkey DEFERRED"), xid);
+        alive!(
+            tx.execute(
+                "INSERT INTO item (id, name, qty) VALUES ($1, 'duplicate', 1)",
+                &[&id],
+            ),
+            xid
+        );
+        let xid = Some(alive!(assigned_xid(&mut tx), xid));
+        match tx.commit() {
+            Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => stats.failed_commits += 1,
+            Err(e) if lost_connection(&e) => {}
+            Err(e) => panic!("{label}: {}", describe(&e)),
+            Ok(()) => panic!("{label}: the deferred unique check did not fail"),
+        }
+        Outcome::Discarded(xid)
+    } else {
+        let record = TxRecord {
+            xid,
+            context: context.as_ref().map(Ctx::of),
+            acts,
+            label,
+        };
+        committing.fetch_add(1, Ordering::SeqCst);
+        let committed = tx.commit();
+        committing.fetch_sub(1, Ordering::SeqCst);
+        match committed {
+            Ok(()) => {
+                stats.committed += 1;
+                if record.acts.is_empty() {
+                    stats.committed_without_changes += 1;
+                } else if record.context.is_some() {
+                    stats.committed_with_context += 1;
+                }
+                Outcome::Committed(record)
+            }
+            Err(e) if lost_connection(&e) => Outcome::InDoubt(record),
+            Err(e) => panic!("{}: commit: {}", record.label, describe(&e)),
+        }
+    }
+}
+
+/// A transaction in doubt: its record, the lane as it committed it, and the generation
+/// of the server it ran on.
+type InDoubt = (TxRecord, Lane, u64);
+
+/// One worker of the crash test: transactions until the run is over, reconnecting after
+/// each crash and settling what was in doubt before going on.
+fn crash_worker(url: &str, lane_no: i32, seed: u64, life: &Lifecycle) -> CrashWork {
+    let mut rng = Rng::new(seed);
+    let mut work = CrashWork {
+        records: Vec::new(),
+        discarded: Vec::new(),
+        stats: LoadStats::default(),
+        crash: CrashStats::default(),
+        lane: Lane::new(lane_no),
+    };
+    let mut client: Option<Client> = None;
+    // The generation of the server `client` is (or was last) connected to.
+    let mut generation: Option<u64> = None;
+    let mut in_doubt: Option<InDoubt> = None;
+    let mut n = 0u64;
+    loop {
+        let Some(c) = client.as_mut() else {
+            let Some(up) = life.wait_up(generation) else {
+                break;
+            };
+            if generation.is_some() {
+                work.crash.reconnects += 1;
+            }
+            generation = Some(up);
+            let mut c = match Client::connect(url, NoTls) {
+                Ok(c) => c,
+                Err(e) if lost_connection(&e) => continue,
+                Err(e) => panic!("lane {lane_no}: connect: {}", describe(&e)),
+            };
+            if let Some(doubt) = in_doubt.take() {
+                match settle(&mut c, doubt, life, &mut work) {
+                    Ok(()) => {}
+                    Err(doubt) => {
+                        in_doubt = Some(*doubt);
+                        continue;
+                    }
+                }
+            }
+            client = Some(c);
+            continue;
+        };
+        if life.is_over() {
+            break;
+        }
+        let generation = generation.expect("connected");
+        n += 1;
+        let snapshot = work.lane.clone();
+        let label = format!("lane {lane_no} tx {n}");
+        let outcome = crash_transaction(
+            c,
+            &mut work.lane,
+            &mut rng,
+            label,
+            &mut work.stats,
+            &life.committing,
+        );
+        match outcome {
+            Outcome::NotBegun => client = None,
+            Outcome::Committed(record) => work.records.push((generation, record)),
+            Outcome::Discarded(xid) => {
+                work.discarded.extend(xid.map(|x| (x, generation)));
+                work.lane = snapshot;
+            }
+            Outcome::CutOff(xid) => {
+                work.discarded.extend(xid.map(|x| (x, generation)));
+                work.lane = snapshot;
+                work.crash.cut_off += 1;
+                client = None;
+            }
+            Outcome::InDoubt(record) => {
+                let committed = std::mem::replace(&mut work.lane, snapshot);
+                in_doubt = Some((record, committed, generation));
+                client = None;
+            }
+        }
+    }
+    work.crash.unresolved += u64::from(in_doubt.is_some());
+    work
+}
+
+/// Settles a transaction in doubt on a connection to the restarted server: committed
+/// (the lane takes its changes, and it is checked as a committed transaction) or aborted
+/// (checked as one that left nothing). `Err` gives it back when the connection is lost
+/// again.
+fn settle(
+    c: &mut Client,
+    (mut record, committed, generation): InDoubt,
+    life: &Lifecycle,
+    work: &mut CrashWork,
+) -> Result<(), Box<InDoubt>> {
+    let Some(xid) = record.xid else {
+        assert!(
+            record.acts.is_empty(),
+            "{}: changes without an id",
+            record.label
+        );
+        work.crash.in_doubt_without_changes += 1;
+        return Ok(());
+    };
+    if life.forgotten(xid, generation) {
+        work.crash.in_doubt_forgotten += 1;
+        return Ok(());
+    }
+    let status: Option<String> =
+        match c.query_one("SELECT pg_xact_status($1::text::xid8)", &[&xid.to_string()]) {
+            Ok(row) => row.get(0),
+            Err(e) if lost_connection(&e) => return Err(Box::new((record, committed, generation))),
+            Err(e) => panic!("{}: pg_xact_status: {}", record.label, describe(&e)),
+        };
+    match status.as_deref() {
+        Some("committed") => {
+            record.label.push_str(" (in doubt, committed)");
+            work.lane = committed;
+            work.records.push((generation, record));
+            work.crash.in_doubt_committed += 1;
+        }
+        Some("aborted") => {
+            work.discarded.push((xid, generation));
+            work.crash.in_doubt_aborted += 1;
+        }
+        other => panic!(
+            "{} (xid {xid}) is {other:?} after the restart",
+            record.label
+        ),
+    }
+    Ok(())
+}
+
+/// The audited tables hold exactly the rows of the workers' models.
+fn assert_tables_match(c: &mut Client, lanes: &[Lane]) -> usize {
+    let mut want: Vec<String> = Vec::new();
+    for lane in lanes {
+        want.extend(
+            lane.items
+                .iter()
+                .map(|(id, item)| format!("item {id} {item:?}")),
+        );
+        want.extend(
+            lane.lines
+                .iter()
+                .map(|(key, line)| format!("line {key:?} {line:?}")),
+        );
+        want.extend(
+            lane.events
+                .iter()
+                .map(|(seq, message)| format!("event {} {seq} {message:?}", lane.lane)),
+        );
+    }
+    let mut got: Vec<String> = Vec::new();
+    for r in c
+        .query("SELECT id, name, qty, note FROM item", &[])
+        .unwrap()
+    {
+        let item = Item {
+            name: r.get(1),
+            qty: r.get(2),
+            note: r.get(3),
+        };
+        got.push(format!("item {} {item:?}", r.get::<_, i32>(0)));
+    }
+    for r in c
+        .query(
+            "SELECT order_id, line_no, product, price, secret FROM line",
+            &[],
+        )
+        .unwrap()
+    {
+        let line = Line {
+            product: r.get(2),
+            price: r.get(3),
+            secret: r.get(4),
+        };
+        let key: (i32, i32) = (r.get(0), r.get(1));
+        got.push(format!("line {key:?} {line:?}"));
+    }
+    for r in c
+        .query("SELECT lane, seq, message FROM event_log", &[])
+        .unwrap()
+    {
+        let message: Option<String> = r.get(2);
+        got.push(format!(
+            "event {} {} {message:?}",
+            r.get::<_, i32>(0),
+            r.get::<_, i32>(1)
+        ));
+    }
+    want.sort();
+    got.sort();
+    if want != got {
+        let missing: Vec<&String> = want.iter().filter(|w| !got.contains(w)).take(5).collect();
+        let extra: Vec<&String> = got.iter().filter(|g| !want.contains(g)).take(5).collect();
+        panic!(
+            "the tables differ from the model ({} rows expected, {} found): missing \
+             {missing:?}, extra {extra:?}",
+            want.len(),
+            got.len()
+        );
+    }
+    got.len()
+}
+
+/// The mixed load of 8 workers on a private cluster that is brought down `crashes`
+/// times at random moments (alternately an immediate shutdown and a hang followed by
+/// SIGKILL of every server process; three times in four as soon as a COMMIT is in
+/// flight), restarted each time, and checked at the end row for row against the workers'
+/// models, and the tables against them too.
+fn run_crashes(crashes: u32) {
+    const WORKERS: i32 = 8;
+    let started = Instant::now();
+    let mut server = CrashCluster::start("load");
+    let db = TestDb::on_server(server.url(), "crash");
+    db.client()
+        .batch_execute(SCHEMA)
+        .unwrap_or_else(|e| panic!("schema: {}", describe(&e)));
+    audit_the_tables(&db);
+    let seed = base_seed() ^ 0xC4A5_4ED0;
+    let life = Arc::new(Lifecycle::default());
+    life.set(|s| s.up = true);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|lane| {
+            let (url, life) = (db.url().to_owned(), life.clone());
+            std::thread::spawn(move || {
+                crash_worker(&url, lane, seed ^ ((lane as u64 + 1) * 7919), &life)
+            })
+        })
+        .collect();
+    let end_run = EndRun(&life);
+    let load_started = Instant::now();
+    let mut rng = Rng::new(seed);
+    let mut recoveries = Vec::new();
+    let mut kinds = Vec::new();
+    for i in 0..crashes {
+        std::thread::sleep(Duration::from_millis(300 + rng.below(1200)));
+        let how = if i % 2 == 0 {
+            Crash::Immediate
+        } else {
+            Crash::Kill(Duration::from_millis(rng.below(80)))
+        };
+        // Three crashes in four wait for a COMMIT in flight, to have some in doubt; the
+        // other workers are wherever they are.
+        if i % 4 != 0 {
+            life.wait_for_a_commit();
+        }
+        life.set(|s| s.up = false);
+        server.crash(how);
+        recoveries.push(server.restart());
+        kinds.push(how);
+        let mut admin = connect(db.url());
+        assert!(durable(&mut admin), "settings after the restart");
+        let floor = next_xid_after_recovery(&mut admin);
+        life.set(|s| {
+            s.generation += 1;
+            s.floors.push(floor);
+            s.up = true;
+        });
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    drop(end_run);
+    let mut records = Vec::new();
+    let mut discarded = Vec::new();
+    let mut stats = LoadStats::default();
+    let mut crash = CrashStats::default();
+    let mut lanes = Vec::new();
+    for w in workers {
+        let work = w.join().expect("a crash-test worker panicked");
+        records.extend(work.records);
+        discarded.extend(work.discarded);
+        stats.add(&work.stats);
+        crash.add(&work.crash);
+        lanes.push(work.lane);
+    }
+    let load_time = load_started.elapsed();
+
+    // Ids the recovery forgot are not looked up: their transactions aborted, and the id
+    // may belong to a later transaction now (which is checked under it).
+    for (generation, record) in &records {
+        if let Some(xid) = record.xid {
+            assert!(
+                !life.forgotten(xid, *generation),
+                "{}: committed, yet its id {xid} was forgotten by recovery",
+                record.label
+            );
+        }
+    }
+    let (forgotten, checkable): (Vec<_>, Vec<_>) = discarded
+        .iter()
+        .partition(|(xid, generation)| life.forgotten(*xid, *generation));
+    crash.discarded_forgotten = forgotten.len() as u64;
+    let checkable: Vec<u64> = checkable.iter().map(|(xid, _)| *xid).collect();
+    let records: Vec<TxRecord> = records.into_iter().map(|(_, record)| record).collect();
+    let mut c = db.client();
+    assert_all_left_nothing(&mut c, &checkable);
+    let checked = verify(&mut c, &records);
+    let table_rows = assert_tables_match(&mut c, &lanes);
+    eprintln!(
+        "crashes: {crashes} injected ({kinds:?}), recovery and restart took {recoveries:.2?}; \
+         {WORKERS} workers, seed {seed:#x}: {stats:?}; {crash:?}; checked {} committed \
+         transactions ({} with a transaction row, {} of them in doubt and found committed) \
+         and {} activity rows row for row, {} discarded transactions (of which {} in doubt \
+         and found aborted) left nothing, {} more were forgotten by recovery, and the \
+         tables hold exactly the {table_rows} modelled rows; load {:.1} s, {:.1} s in all",
+        checked.transactions,
+        checked.with_context,
+        crash.in_doubt_committed,
+        checked.activity_rows,
+        checkable.len(),
+        crash.in_doubt_aborted,
+        crash.discarded_forgotten + crash.in_doubt_forgotten,
+        load_time.as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    // The cluster goes first, so that the database is not dropped one by one.
+    drop(c);
+    drop(server);
+    drop(db);
+    assert_eq!(crash.unresolved, 0, "transactions left in doubt: {crash:?}");
+    assert_eq!(recoveries.len(), crashes as usize);
+    // The run must have exercised what it claims to: crashes that cut transactions off
+    // in the middle, on a load that committed on every server generation.
+    assert!(stats.committed > 100, "too few transactions: {stats:?}");
+    assert!(
+        crash.cut_off + crash.in_doubt() >= u64::from(crashes),
+        "crashes that hit no transaction: {crash:?}"
+    );
+    if crashes >= 4 {
+        assert!(crash.in_doubt() > 0, "no crash hit a COMMIT: {crash:?}");
+    }
+    assert!(crash.reconnects >= u64::from(crashes), "{crash:?}");
+}
+
+/// How many crashes a run injects: `AUDIT_CRASHES`, or `default`.
+fn crash_count(default: u32) -> u32 {
+    std::env::var("AUDIT_CRASHES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+#[test]
+fn server_crashes_lose_no_committed_history_and_leave_no_partial_one() {
+    run_crashes(crash_count(4));
+}
+
+#[test]
+#[ignore = "long variant (30 crashes): cargo test -p audit-tests --test reliability -- --ignored"]
+fn server_crashes_many_times() {
+    run_crashes(crash_count(30));
 }
 
 // ---------------------------------------------------------------------------------------

@@ -104,6 +104,77 @@ impl Lease {
     }
 }
 
+/// How [`Lease::crash`] brings a server down: either way without a shutdown checkpoint,
+/// so that the next start ([`Cluster::restart`]) recovers from the write-ahead log, as
+/// after a crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crash {
+    /// What `pg_ctl stop -m immediate` does: the postmaster gets `SIGQUIT` and ends every
+    /// server process at once.
+    Immediate,
+    /// Every server process is stopped (`SIGSTOP`) for the given time, while the
+    /// clients' messages pile up unanswered, then killed (`SIGKILL`): a server that hangs
+    /// and then is gone. (The operating system keeps what the server had written, as
+    /// after any crash of its processes.) Needs Linux's `/proc` to find the processes.
+    Kill(Duration),
+}
+
+impl Lease {
+    /// Brings the server down the way `how` says and returns once none of its processes
+    /// is left. For a cluster of one's own ([`Cluster::new`]): every user of the server
+    /// loses its connections. [`Cluster::restart`] starts it again on the same data.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Stop`] when the server does not run, when its processes do not end
+    /// in time, or when [`Crash::Kill`] cannot find them (no `/proc`).
+    pub fn crash(&self, how: Crash) -> Result<(), Error> {
+        let pid = libc::pid_t::try_from(self.server_pid).unwrap_or(0);
+        if !process_exists(pid) {
+            return Err(Error::new(
+                ErrorKind::Stop,
+                format!("the server (pid {pid}) does not run"),
+            ));
+        }
+        let mut processes = vec![pid];
+        match how {
+            Crash::Immediate => signal(pid, libc::SIGQUIT),
+            Crash::Kill(frozen) => {
+                if proc_stat(std::process::id() as libc::pid_t).is_none() {
+                    return Err(Error::new(
+                        ErrorKind::Stop,
+                        "cannot find the server's processes: there is no /proc",
+                    ));
+                }
+                // The postmaster first, so that it starts no new process; then what it
+                // started.
+                signal(pid, libc::SIGSTOP);
+                wait_for(Duration::from_secs(10), || {
+                    proc_stat(pid).is_none_or(|(state, _)| matches!(state, 'T' | 't' | 'Z' | 'X'))
+                });
+                processes.extend(children_of(pid));
+                for &child in &processes[1..] {
+                    signal(child, libc::SIGSTOP);
+                }
+                std::thread::sleep(frozen);
+                for &process in &processes {
+                    signal(process, libc::SIGKILL);
+                }
+            }
+        }
+        if wait_for(Duration::from_secs(60), || {
+            !processes.iter().any(|&p| process_exists(p))
+        }) {
+            Ok(())
+        } else {
+            Err(Error::new(
+                ErrorKind::Stop,
+                format!("the server's processes {processes:?} still run a minute after {how:?}"),
+            ))
+        }
+    }
+}
+
 /// A running postmaster, as its `postmaster.pid` describes it.
 #[derive(Debug, Clone, Copy)]
 struct Postmaster {
@@ -156,10 +227,7 @@ impl Cluster {
     /// to run them as root, or the files or the server cannot be set up; each message
     /// says what failed, with the output of the program that failed.
     pub fn start(&self) -> Result<Lease, Error> {
-        let bindir = match &self.bindirs {
-            Some(dirs) => server_bindir_in(dirs)?,
-            None => find_server_bindir()?,
-        };
+        let bindir = self.bindir()?;
         let account = Account::for_server()?;
         fs::create_dir_all(&self.dir)
             .map_err(|e| Error::io(format_args!("cannot create {}", self.dir.display()), e))?;
@@ -224,13 +292,137 @@ impl Cluster {
         let template = template(bindir, account, server_dir)?;
         copy_tree(&template, &data, account)
             .map_err(|e| Error::io(format_args!("cannot copy {}", template.display()), e))?;
-        let postmaster = start_server(bindir, account, server_dir, &data)?;
+        let postmaster = start_server(bindir, account, server_dir, &data, None)?;
         if let Err(error) = self.spawn_watcher(dir, &data, postmaster) {
             stop_postmaster(postmaster.pid, &data);
             let _ = fs::remove_dir_all(&data);
             return Err(error);
         }
         Ok(postmaster)
+    }
+
+    /// Starts the server of `lease` again after it went down ([`Lease::crash`]), on the
+    /// data directory as the crash left it, and returns a lease on the new server. The
+    /// server runs crash recovery from its write-ahead log before it accepts connections;
+    /// it listens on the same port as before, so that clients reconnect to the same URL.
+    /// The settings made with `ALTER SYSTEM` are kept.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Start`] when the server still runs, when there is no data directory
+    /// to start from, or when the server does not start (the message has the end of its
+    /// log); the errors of [`Cluster::start`] otherwise.
+    pub fn restart(&self, lease: Lease) -> Result<Lease, Error> {
+        let bindir = self.bindir()?;
+        let account = Account::for_server()?;
+        let dir = fs::canonicalize(&self.dir)
+            .map_err(|e| Error::io(format_args!("cannot resolve {}", self.dir.display()), e))?;
+        let lock_path = dir.join("lock");
+        let lock = open_lock_file(&lock_path)?;
+        lock_exclusive(&lock, &lock_path)?;
+        let server_dir = server_dir(&dir, account.as_ref())?;
+        let data = server_dir.join("data");
+        if let Some(pm) = postmaster(&data) {
+            return Err(Error::new(
+                ErrorKind::Start,
+                format!(
+                    "the private PostgreSQL cluster in {} still runs (pid {}): it can only be \
+                     restarted after it went down",
+                    data.display(),
+                    pm.pid
+                ),
+            ));
+        }
+        if !data.join("PG_VERSION").is_file() {
+            return Err(Error::new(
+                ErrorKind::Start,
+                format!(
+                    "there is no data directory to restart the private PostgreSQL cluster \
+                     from in {}",
+                    data.display()
+                ),
+            ));
+        }
+        // A server killed with SIGKILL leaves its lock file behind, naming a process that
+        // may linger unreaped for a while: the new server would take it for a running one.
+        let pid_file = data.join("postmaster.pid");
+        match fs::remove_file(&pid_file) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => {
+                return Err(Error::io(
+                    format_args!("cannot remove {}", pid_file.display()),
+                    e,
+                ));
+            }
+            _ => {}
+        }
+        let postmaster = start_server(
+            &bindir,
+            account.as_ref(),
+            &server_dir,
+            &data,
+            Some(lease.port),
+        )?;
+        // The watcher of the server that went down ends by itself.
+        if let Err(error) = self.spawn_watcher(&dir, &data, postmaster) {
+            stop_postmaster(postmaster.pid, &data);
+            return Err(error);
+        }
+        let users_path = dir.join("users");
+        let users = open_lock_file(&users_path)?;
+        flock(&users, libc::LOCK_SH)
+            .map_err(|e| Error::io(format_args!("cannot lock {}", users_path.display()), e))?;
+        drop(lock);
+        drop(lease);
+        Ok(Lease {
+            url: format!("postgres://postgres@127.0.0.1:{}/postgres", postmaster.port),
+            port: postmaster.port,
+            server_pid: postmaster.pid.unsigned_abs(),
+            _users: users,
+        })
+    }
+
+    /// Brings the server down at once if it runs (as [`Crash::Immediate`] does) and
+    /// removes every file of the cluster: its directory and, where the server's files
+    /// are kept elsewhere (see the crate docs on running as root), those too. Meant for a
+    /// cluster of one's own at the end of its use: the leases still held on it are left
+    /// without a server. Nothing to remove is not an error.
+    ///
+    /// # Errors
+    ///
+    /// [`ErrorKind::Io`] when a file cannot be removed; [`ErrorKind::NoServerAccount`]
+    /// as for [`Cluster::start`].
+    pub fn remove(&self) -> Result<(), Error> {
+        let Ok(dir) = fs::canonicalize(&self.dir) else {
+            return Ok(());
+        };
+        let account = Account::for_server()?;
+        let lock_path = dir.join("lock");
+        let lock = open_lock_file(&lock_path)?;
+        lock_exclusive(&lock, &lock_path)?;
+        let server_dir = server_dir(&dir, account.as_ref())?;
+        let data = server_dir.join("data");
+        if let Some(pm) = postmaster(&data) {
+            stop_postmaster_with(
+                pm.pid,
+                &data,
+                &[
+                    (libc::SIGQUIT, Duration::from_secs(30)),
+                    (libc::SIGKILL, Duration::from_secs(5)),
+                ],
+            );
+        }
+        remove_dir_if_exists(&server_dir)?;
+        remove_dir_if_exists(&dir)?;
+        drop(lock);
+        Ok(())
+    }
+
+    /// The directory of the server programs to use.
+    fn bindir(&self) -> Result<PathBuf, Error> {
+        match &self.bindirs {
+            Some(dirs) => server_bindir_in(dirs),
+            None => find_server_bindir(),
+        }
     }
 
     /// Starts a watcher for a running server unless one runs.
@@ -348,18 +540,24 @@ fn template(bindir: &Path, account: Option<&Account>, server_dir: &Path) -> Resu
     ))
 }
 
-/// Starts the server on a free port with `pg_ctl`, waiting until it accepts connections.
+/// Starts the server on `fixed_port`, or else a free port, with `pg_ctl`, waiting until it
+/// accepts connections.
 fn start_server(
     bindir: &Path,
     account: Option<&Account>,
     server_dir: &Path,
     data: &Path,
+    fixed_port: Option<u16>,
 ) -> Result<Postmaster, Error> {
     let log = server_dir.join("server.log");
     let mut failure = String::new();
-    // Another program may take the free port before the server binds it: try again.
+    // Another program may take the free port before the server binds it: try again
+    // (unless the port is given).
     for _ in 0..5 {
-        let port = free_port()?;
+        let port = match fixed_port {
+            Some(port) => port,
+            None => free_port()?,
+        };
         fs::write(&log, "")
             .map_err(|e| Error::io(format_args!("cannot write {}", log.display()), e))?;
         if let Some(account) = account {
@@ -394,7 +592,7 @@ fn start_server(
                     log.display(),
                     tail(&log_text, 20)
                 );
-                if !log_text.contains("could not bind") {
+                if fixed_port.is_some() || !log_text.contains("could not bind") {
                     break;
                 }
             }
@@ -430,13 +628,22 @@ fn postmaster(data: &Path) -> Option<Postmaster> {
 
 /// Stops the postmaster `pid` of `data`: fast shutdown, then immediate, then SIGKILL.
 fn stop_postmaster(pid: libc::pid_t, data: &Path) {
-    for (signal, wait) in [
-        (libc::SIGINT, Duration::from_secs(60)),
-        (libc::SIGQUIT, Duration::from_secs(5)),
-        (libc::SIGKILL, Duration::from_secs(5)),
-    ] {
-        // SAFETY: kill has no memory-safety preconditions.
-        unsafe { libc::kill(pid, signal) };
+    stop_postmaster_with(
+        pid,
+        data,
+        &[
+            (libc::SIGINT, Duration::from_secs(60)),
+            (libc::SIGQUIT, Duration::from_secs(5)),
+            (libc::SIGKILL, Duration::from_secs(5)),
+        ],
+    );
+}
+
+/// Stops the postmaster `pid` of `data` with each signal in turn, waiting for it to go
+/// as long as given.
+fn stop_postmaster_with(pid: libc::pid_t, data: &Path, steps: &[(libc::c_int, Duration)]) {
+    for &(signal, wait) in steps {
+        self::signal(pid, signal);
         let deadline = Instant::now() + wait;
         while Instant::now() < deadline {
             if postmaster(data).is_none_or(|pm| pm.pid != pid) {
@@ -447,12 +654,59 @@ fn stop_postmaster(pid: libc::pid_t, data: &Path) {
     }
 }
 
-/// Whether a process `pid` exists (possibly under another user).
+/// Whether a process `pid` exists (possibly under another user) and has not ended (an
+/// ended process that its parent has not reaped yet is not counted, where `/proc` shows
+/// it).
 fn process_exists(pid: libc::pid_t) -> bool {
     // SAFETY: signal 0 only checks that the process exists.
     pid > 0
         && (unsafe { libc::kill(pid, 0) } == 0
             || io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
+        && !proc_stat(pid).is_some_and(|(state, _)| matches!(state, 'Z' | 'X'))
+}
+
+/// Sends `signal` to process `pid`.
+fn signal(pid: libc::pid_t, signal: libc::c_int) {
+    if pid > 0 {
+        // SAFETY: kill has no memory-safety preconditions.
+        unsafe { libc::kill(pid, signal) };
+    }
+}
+
+/// The state letter and the parent of process `pid`, from Linux's `/proc/<pid>/stat`.
+fn proc_stat(pid: libc::pid_t) -> Option<(char, libc::pid_t)> {
+    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // `pid (name) state ppid …`, where the name may hold spaces and parentheses.
+    let mut fields = text[text.rfind(')')? + 1..].split_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let parent = fields.next()?.parse().ok()?;
+    Some((state, parent))
+}
+
+/// The processes whose parent is `pid`, from Linux's `/proc`.
+fn children_of(pid: libc::pid_t) -> Vec<libc::pid_t> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<libc::pid_t>().ok())
+        .filter(|&child| proc_stat(child).is_some_and(|(_, parent)| parent == pid))
+        .collect()
+}
+
+/// Polls `done` until it holds (true) or `timeout` has passed (false).
+fn wait_for(timeout: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if done() {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
 }
 
 /// Whether a server accepts TCP connections on 127.0.0.1:`port`.

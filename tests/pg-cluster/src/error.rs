@@ -16,6 +16,8 @@ pub enum ErrorKind {
     InitDb,
     /// The server did not start, or is running but cannot be reached.
     Start,
+    /// The server could not be brought down ([`Lease::crash`](crate::Lease::crash)).
+    Stop,
 }
 
 /// Why the server could not be provided, with a message meant for people.

@@ -33,6 +33,17 @@
 //! redone when the server programs change) and copied for every start, which takes well
 //! under a second where `initdb` takes two. `cargo clean` removes it with the rest.
 //!
+//! # Crashing a cluster of one's own
+//!
+//! A test that must see what a server crash does uses a cluster of its own
+//! ([`Cluster::new`] with a directory of its own, never the shared one): [`Lease::crash`]
+//! brings the server down without a shutdown checkpoint ([`Crash::Immediate`], as
+//! `pg_ctl stop -m immediate`, or [`Crash::Kill`], every server process frozen and then
+//! killed), [`Cluster::restart`] starts it again on the same data and port (it runs crash
+//! recovery first), and [`Cluster::remove`] stops it and removes all its files at the end.
+//! The template turns `fsync` off; such a test turns it back on with `ALTER SYSTEM`,
+//! which the data directory keeps across restarts.
+//!
 //! # Running as root
 //!
 //! PostgreSQL refuses to run as root. As root (CI machines, containers), `initdb`,
@@ -71,7 +82,7 @@ mod error;
 mod watcher;
 
 pub use bindir::{find_server_bindir, server_bindir_in};
-pub use cluster::{Cluster, IDLE_TIMEOUT, Lease, target_dir};
+pub use cluster::{Cluster, Crash, IDLE_TIMEOUT, Lease, target_dir};
 pub use error::{Error, ErrorKind};
 
 use std::sync::OnceLock;

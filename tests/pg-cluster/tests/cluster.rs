@@ -2,11 +2,12 @@
 //! temporary directory (its own server on a free port; the server at the default address
 //! is never touched): start, connect, share between leases and between processes, stop
 //! when the last user has gone and leave nothing behind; replace a server that died;
-//! and say which package to install when there are no server programs.
+//! crash a server and restart it on its data; and say which package to install when
+//! there are no server programs.
 //!
 //! Tests that need the server programs say so and pass when they are not installed.
 
-use pg_cluster::{Cluster, ErrorKind, find_server_bindir};
+use pg_cluster::{Cluster, Crash, ErrorKind, find_server_bindir};
 use postgres::{Client, NoTls};
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
@@ -40,6 +41,16 @@ fn process_exists(pid: u32) -> bool {
     let pid = pid as libc::pid_t;
     // SAFETY: signal 0 only checks that the process exists.
     unsafe { libc::kill(pid, 0) == 0 }
+}
+
+/// Whether process `pid` is gone, or goes within a few seconds (its parent, init, reaps
+/// it as it exits).
+fn gone(pid: u32) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while process_exists(pid) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    !process_exists(pid)
 }
 
 fn answers(port: u16) -> bool {
@@ -138,6 +149,75 @@ fn a_server_that_died_is_replaced_at_the_next_start() {
     let (pid, port) = (second.server_pid(), second.port());
     drop(second);
     assert_goes_away(&dir, pid, port);
+}
+
+#[test]
+fn a_crashed_server_restarts_on_its_data_with_what_was_committed() {
+    if !have_server_programs() {
+        return;
+    }
+    let dir = scratch("crash");
+    let cluster = Cluster::new(&dir).idle_timeout(IDLE);
+    let mut lease = cluster.start().unwrap_or_else(|e| panic!("{e}"));
+    let port = lease.port();
+    let mut client = Client::connect(lease.url(), NoTls).unwrap();
+    // ALTER SYSTEM runs alone (not in a transaction block).
+    client.batch_execute("ALTER SYSTEM SET fsync = on").unwrap();
+    client.batch_execute("CREATE TABLE kept (n int)").unwrap();
+    drop(client);
+    for (round, how) in [Crash::Immediate, Crash::Kill(Duration::from_millis(200))]
+        .into_iter()
+        .enumerate()
+    {
+        let round = round as i32;
+        let mut client = Client::connect(lease.url(), NoTls).unwrap();
+        client
+            .execute("INSERT INTO kept VALUES ($1)", &[&round])
+            .unwrap();
+        // A transaction still open when the server goes down leaves nothing.
+        let mut open = Client::connect(lease.url(), NoTls).unwrap();
+        open.batch_execute("BEGIN; INSERT INTO kept VALUES (-1)")
+            .unwrap();
+
+        let old_pid = lease.server_pid();
+        lease.crash(how).unwrap_or_else(|e| panic!("{how:?}: {e}"));
+        assert!(gone(old_pid), "{how:?}: the server still runs");
+        assert!(!answers(port), "{how:?}: port {port} still answers");
+        assert!(client.batch_execute("SELECT 1").is_err());
+        assert!(open.batch_execute("COMMIT").is_err());
+        let error = lease.crash(how).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::Stop, "{error}");
+
+        lease = cluster
+            .restart(lease)
+            .unwrap_or_else(|e| panic!("{how:?}: {e}"));
+        assert_eq!(lease.port(), port, "the same port after a restart");
+        assert_ne!(lease.server_pid(), old_pid);
+        let mut client = Client::connect(lease.url(), NoTls).unwrap();
+        let rows: Vec<i32> = client
+            .query("SELECT n FROM kept ORDER BY n", &[])
+            .unwrap()
+            .iter()
+            .map(|row| row.get(0))
+            .collect();
+        assert_eq!(rows, (0..=round).collect::<Vec<_>>(), "after {how:?}");
+        let fsync: String = client.query_one("SHOW fsync", &[]).unwrap().get(0);
+        assert_eq!(fsync, "on", "ALTER SYSTEM settings are kept");
+    }
+
+    // A server that runs is not restarted.
+    let joined = cluster.start().unwrap();
+    let error = cluster.restart(joined).unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::Start, "{error}");
+    assert!(error.to_string().contains("still runs"), "{error}");
+
+    let pid = lease.server_pid();
+    cluster.remove().unwrap_or_else(|e| panic!("{e}"));
+    assert!(!dir.exists(), "{} is left", dir.display());
+    assert!(gone(pid), "server process {pid} is still there");
+    assert!(!answers(port));
+    drop(lease);
+    cluster.remove().expect("removing nothing is no error");
 }
 
 /// Environment variable naming the cluster directory of [`hold_a_lease`].
