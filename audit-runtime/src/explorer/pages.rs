@@ -185,6 +185,9 @@ impl Viewer {
 /// The frame of every page.
 struct Layout {
     base: String,
+    /// The index page: the mount point itself (a nested router answers there, not at
+    /// the path with a slash added).
+    home: String,
     title: String,
     /// Breadcrumbs after "Audit": text and link.
     crumbs: Vec<(Html, Option<String>)>,
@@ -194,6 +197,11 @@ impl Layout {
     fn new(base: &str, title: &str, crumbs: Vec<(Html, Option<String>)>) -> Self {
         Self {
             base: base.to_owned(),
+            home: if base.is_empty() {
+                "/".to_owned()
+            } else {
+                base.to_owned()
+            },
             title: title.to_owned(),
             crumbs,
         }

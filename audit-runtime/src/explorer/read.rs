@@ -64,7 +64,8 @@ pub(crate) struct Visible {
 fn visible(alias: &str, s: usize, t: usize) -> String {
     format!(
         "({alias}.\"schema_name\", {alias}.\"table_name\") IN \
-         (SELECT * FROM pg_catalog.unnest(${s}::pg_catalog.text[], ${t}::pg_catalog.text[]))"
+         (SELECT * FROM ROWS FROM (pg_catalog.unnest(${s}::pg_catalog.text[]), \
+         pg_catalog.unnest(${t}::pg_catalog.text[])))"
     )
 }
 
