@@ -70,6 +70,17 @@ struct MessagePage {
     message: String,
 }
 
+impl From<read::ReadError> for Failure {
+    fn from(e: read::ReadError) -> Self {
+        match e {
+            read::ReadError::Input(m) => Failure::BadRequest(format!(
+                "The audit trail cannot be searched for this value: {m}."
+            )),
+            read::ReadError::Failed(m) => Failure::Database(m),
+        }
+    }
+}
+
 impl Failure {
     fn into_response(self, base: &str) -> Response {
         let (status, heading, message) = match self {
@@ -367,9 +378,7 @@ async fn columns_of(
         .collect();
     tables.sort();
     tables.dedup();
-    read::columns(client, &tables)
-        .await
-        .map_err(Failure::Database)
+    read::columns(client, &tables).await.map_err(Failure::from)
 }
 
 fn views(
@@ -469,6 +478,8 @@ struct TablePage {
     newest: Option<String>,
     newer: Option<String>,
     older: Option<String>,
+    /// For a page filtered by verb or time: the id range searched.
+    searched: Option<String>,
     self_href: String,
 }
 
@@ -593,7 +604,7 @@ async fn table_page(
         (None, None) => Cursor::Newest,
     };
     let client = connect(inner).await?;
-    let (changes, more) = read::table_page(
+    let found = read::table_page(
         &client,
         inner.audit_schema,
         inner.actor_type,
@@ -604,7 +615,8 @@ async fn table_page(
         inner.page_size,
     )
     .await
-    .map_err(Failure::Database)?;
+    .map_err(Failure::from)?;
+    let changes = found.changes;
     let columns = columns_of(&client, changes.iter()).await?;
     let filter_pairs = |extra: (&'static str, String)| {
         let extra_value = extra.1;
@@ -617,25 +629,20 @@ async fn table_page(
         ])
     };
     let self_href = table_href(base, schema, table);
-    let (first, last) = (changes.first().map(|c| c.id), changes.last().map(|c| c.id));
-    // Older: more below when this page went down and found more, or when it went up.
-    let has_older = match cursor {
-        Cursor::After(_) => true,
-        _ => more,
-    } && !changes.is_empty();
-    let has_newer = match cursor {
-        Cursor::Newest => false,
-        Cursor::Before(_) => true,
-        Cursor::After(_) => more,
-    } && !changes.is_empty();
-    let older = has_older
-        .then(|| last.map(|id| format!("{self_href}{}", filter_pairs(("before", id.to_string())))))
-        .flatten();
-    let newer = has_newer
-        .then(|| first.map(|id| format!("{self_href}{}", filter_pairs(("after", id.to_string())))))
-        .flatten();
+    let older = found
+        .older
+        .map(|id| format!("{self_href}{}", filter_pairs(("before", id.to_string()))));
+    let newer = found
+        .newer
+        .map(|id| format!("{self_href}{}", filter_pairs(("after", id.to_string()))));
     let newest = (cursor != Cursor::Newest)
         .then(|| format!("{self_href}{}", filter_pairs(("", String::new()))));
+    let searched = found.searched.map(|(low, high)| {
+        format!(
+            "Searched activities #{low} to #{}; the links below search further.",
+            high - 1
+        )
+    });
     let label = table_label(schema, table);
     let page = TablePage {
         page: Layout::new(
@@ -656,6 +663,7 @@ async fn table_page(
         newest,
         newer,
         older,
+        searched,
         self_href,
     };
     Ok(html(StatusCode::OK, page.render()))
@@ -726,11 +734,11 @@ async fn record_page(
     let wanted = vec![(schema.to_owned(), table.to_owned())];
     let columns = read::columns(&client, &wanted)
         .await
-        .map_err(Failure::Database)?;
+        .map_err(Failure::from)?;
     let cols = columns.get(&wanted[0]).cloned().unwrap_or_default();
     let history = read::history(&client, inner.audit_schema, schema, table, &key, &cols.key)
         .await
-        .map_err(Failure::Database)?;
+        .map_err(Failure::from)?;
     let total = history.len();
     // Newest first; an update whose recorded key differs from the next older entry's
     // changed the key.
@@ -885,7 +893,7 @@ async fn actor_page(
         PER_TRANSACTION,
     )
     .await
-    .map_err(Failure::Database)?;
+    .map_err(Failure::from)?;
     let columns = columns_of(&client, transactions.iter().flat_map(|t| t.changes.iter())).await?;
     let groups = transactions
         .iter()
@@ -1006,7 +1014,7 @@ async fn transaction_page(
         TRANSACTION_PAGE,
     )
     .await
-    .map_err(Failure::Database)?;
+    .map_err(Failure::from)?;
     let Some(first) = changes.first() else {
         return Err(Failure::NotFound(format!(
             "No changes you may see were recorded in transaction {id}."

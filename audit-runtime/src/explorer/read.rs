@@ -13,7 +13,13 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::{Client, Row};
 
 /// The error of one read, as shown to the viewer.
-pub(crate) type ReadError = String;
+#[derive(Debug)]
+pub(crate) enum ReadError {
+    /// A value the viewer gave does not fit (an actor id that is not of the actor type).
+    Input(String),
+    /// The read failed.
+    Failed(String),
+}
 
 /// The recorded JSON of one activity, undecoded: the explorer shows any table's values
 /// as recorded, typed by the table's current column types.
@@ -43,13 +49,16 @@ fn change(row: &Row) -> Result<Change, ReadError> {
                 })
             })
         })
-        .map_err(|e| e.to_string())
+        .map_err(|e| ReadError::Failed(e.to_string()))
 }
 
 fn db(e: tokio_postgres::Error) -> ReadError {
     match e.as_db_error() {
-        Some(db) => format!("the audit trail could not be read: {}", db.message()),
-        None => format!("the audit trail could not be read: {e}"),
+        Some(db) if *db.code() == tokio_postgres::error::SqlState::INVALID_TEXT_REPRESENTATION => {
+            ReadError::Input(db.message().to_owned())
+        }
+        Some(db) => ReadError::Failed(db.message().to_owned()),
+        None => ReadError::Failed(e.to_string()),
     }
 }
 
@@ -188,7 +197,13 @@ pub(crate) async fn history(
         let rows = client.query_typed(&statement, &params).await.map_err(db)?;
         let entries = rows
             .iter()
-            .map(|row| Ok((change(row)?, row.try_get(14).map_err(|e| e.to_string())?)))
+            .map(|row| {
+                Ok((
+                    change(row)?,
+                    row.try_get(14)
+                        .map_err(|e| ReadError::Failed(e.to_string()))?,
+                ))
+            })
             .collect::<Result<Vec<_>, ReadError>>()?;
         walk.feed(entries);
     }
@@ -215,13 +230,31 @@ pub(crate) struct Filters {
     pub(crate) to: Option<DateTime<Utc>>,
 }
 
-/// One page of a table's activity, newest first: at most `limit` activities, plus
-/// whether there are more beyond the page in its direction.
+/// How many activity ids one table page searches when it is filtered by verb or time
+/// (and not by actor): an id range of the primary key, so that a filter matching few
+/// rows never becomes a scan of the whole activity table. The next page searches on.
+pub(crate) const WINDOW: i64 = 20_000;
+
+/// One page of a table's activity, newest first.
+#[derive(Debug)]
+pub(crate) struct TablePage {
+    /// At most `limit` activities, newest first.
+    pub(crate) changes: Vec<Change>,
+    /// The `before` cursor of the next older page, if there may be one.
+    pub(crate) older: Option<i64>,
+    /// The `after` cursor of the next newer page, if there may be one.
+    pub(crate) newer: Option<i64>,
+    /// The id range `[from, to)` searched, when it was bounded by [`WINDOW`].
+    pub(crate) searched: Option<(i64, i64)>,
+}
+
+/// One page of a table's activity, newest first, from `cursor`.
 ///
-/// Without an actor, served by the activity's primary key (walked backwards from the
-/// cursor) or the record index; with one, by the transaction index `(actor_id,
-/// issued_at)` and the activity's `transaction_id` index. Never an offset: the last
-/// page costs what the first does.
+/// Unfiltered, served by the activity's primary key (walked backwards from the cursor)
+/// or the record index (for a table with few activities); with an actor, by the
+/// transaction index `(actor_id, issued_at)` and the activity's `transaction_id` index;
+/// filtered by verb or time only, by a range of at most [`WINDOW`] ids of the primary
+/// key. Never an offset: the last page costs what the first does.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn table_page(
     client: &Client,
@@ -232,7 +265,46 @@ pub(crate) async fn table_page(
     filters: &Filters,
     cursor: Cursor,
     limit: usize,
-) -> Result<(Vec<Change>, bool), ReadError> {
+) -> Result<TablePage, ReadError> {
+    let windowed = filters.actor.is_none()
+        && (filters.verb.is_some() || filters.from.is_some() || filters.to.is_some());
+    let last_id = if windowed {
+        let row = client
+            .query_typed(
+                &format!(
+                    "SELECT pg_catalog.max(\"id\") FROM {}.\"activity\"",
+                    quote(audit_schema)
+                ),
+                &[],
+            )
+            .await
+            .map_err(db)?;
+        row.first()
+            .and_then(|r| r.get::<_, Option<i64>>(0))
+            .unwrap_or(0)
+    } else {
+        0
+    };
+    // The id range searched: [low, high).
+    let (low, high) = match cursor {
+        Cursor::Newest => (None, None),
+        Cursor::Before(id) => (None, Some(id)),
+        Cursor::After(id) => (Some(id.saturating_add(1)), None),
+    };
+    let (low, high) = if windowed {
+        match cursor {
+            Cursor::After(_) => {
+                let low = low.unwrap_or(0);
+                (Some(low), Some(low.saturating_add(WINDOW)))
+            }
+            _ => {
+                let high = high.unwrap_or(last_id.saturating_add(1));
+                (Some(high.saturating_sub(WINDOW).max(0)), Some(high))
+            }
+        }
+    } else {
+        (low, high)
+    };
     let fetch = i64::try_from(limit).unwrap_or(i64::MAX - 1) + 1;
     let mut params: Vec<(&(dyn ToSql + Sync), Type)> = vec![
         (&schema, Type::TEXT),
@@ -244,22 +316,14 @@ pub(crate) async fn table_page(
         conditions.push_str(" AND ");
         conditions.push_str(&condition);
     };
-    let bound;
-    let order = match cursor {
-        Cursor::Newest => "DESC",
-        Cursor::Before(id) => {
-            bound = id;
-            params.push((&bound, Type::INT8));
-            add(format!("a.\"id\" < ${}", params.len()));
-            "DESC"
-        }
-        Cursor::After(id) => {
-            bound = id;
-            params.push((&bound, Type::INT8));
-            add(format!("a.\"id\" > ${}", params.len()));
-            "ASC"
-        }
-    };
+    if let Some(low) = &low {
+        params.push((low, Type::INT8));
+        add(format!("a.\"id\" >= ${}", params.len()));
+    }
+    if let Some(high) = &high {
+        params.push((high, Type::INT8));
+        add(format!("a.\"id\" < ${}", params.len()));
+    }
     if let Some(verb) = &filters.verb {
         params.push((verb, Type::TEXT));
         add(format!("a.\"verb\" = ${}", params.len()));
@@ -279,23 +343,54 @@ pub(crate) async fn table_page(
             params.len()
         ));
     }
+    let ascending = matches!(cursor, Cursor::After(_));
     let statement = format!(
         "SELECT {} {} WHERE a.\"schema_name\" = $1 AND a.\"table_name\" = $2{conditions} \
-         ORDER BY a.\"id\" {order} LIMIT $3",
+         ORDER BY a.\"id\" {} LIMIT $3",
         read::SELECT,
-        from_activity(audit_schema)
+        from_activity(audit_schema),
+        if ascending { "ASC" } else { "DESC" }
     );
     let rows = client.query_typed(&statement, &params).await.map_err(db)?;
-    let more = rows.len() > limit;
+    let full = rows.len() > limit;
     let mut changes = rows
         .iter()
         .take(limit)
         .map(change)
         .collect::<Result<Vec<_>, _>>()?;
-    if order == "ASC" {
+    if ascending {
         changes.reverse();
     }
-    Ok((changes, more))
+    let (newest, oldest) = (changes.first().map(|c| c.id), changes.last().map(|c| c.id));
+    let (older, newer) = if ascending {
+        let newer = if full {
+            newest
+        } else if windowed && high.is_some_and(|h| h <= last_id) {
+            high.map(|h| h - 1)
+        } else {
+            None
+        };
+        (Some(oldest.or(low).unwrap_or(0)), newer)
+    } else {
+        let older = if full {
+            oldest
+        } else if windowed && low.is_some_and(|l| l > 1) {
+            low
+        } else {
+            None
+        };
+        let newer = match cursor {
+            Cursor::Newest => None,
+            _ => Some(newest.or(high.map(|h| h - 1)).unwrap_or(0)),
+        };
+        (older, newer)
+    };
+    Ok(TablePage {
+        changes,
+        older,
+        newer,
+        searched: if windowed { low.zip(high) } else { None },
+    })
 }
 
 /// Where a page of an actor's transactions starts: below this `(issued_at, id)`.
@@ -372,7 +467,9 @@ pub(crate) async fn actor_page(
     let mut last_tx = None;
     for row in &rows {
         let c = change(row)?;
-        let count: i64 = row.try_get(14).map_err(|e| e.to_string())?;
+        let count: i64 = row
+            .try_get(14)
+            .map_err(|e| ReadError::Failed(e.to_string()))?;
         let tx = c.transaction.as_ref().map(|t| t.id);
         if tx != last_tx {
             page.push(ActorTransaction {

@@ -9,6 +9,8 @@ use std::fmt::{self, Write as _};
 /// Text longer than this many characters is shortened, with the whole value one click
 /// away.
 const SHORT_TEXT: usize = 160;
+/// JSON up to this many characters is shown on one line.
+const SHORT_JSON: usize = 60;
 /// Pretty-printed JSON longer than this many lines is folded.
 const SHORT_LINES: usize = 12;
 
@@ -143,6 +145,11 @@ pub(crate) fn value(raw: Option<&RawValue>, kind: Kind) -> Html {
                 long_text(&mut out, &s, "text");
             }
         }
+        Some(b'{' | b'[') if json.chars().count() <= SHORT_JSON => {
+            out.push_str("<code class=\"json\">");
+            escape_into(&mut out, &inline_json(json));
+            out.push_str("</code>");
+        }
         Some(b'{' | b'[') => {
             let pretty = pretty_json(json);
             let lines = pretty.lines().count();
@@ -176,10 +183,24 @@ pub(crate) fn value(raw: Option<&RawValue>, kind: Kind) -> Html {
 /// `json` (valid JSON text) indented by two spaces, numbers and strings kept exactly as
 /// written.
 pub(crate) fn pretty_json(json: &str) -> String {
+    format_json(json, true)
+}
+
+/// `json` (valid JSON text) re-spaced: one value per line, indented, when `pretty`;
+/// else on one line with a space after each `,`.
+fn format_json(json: &str, pretty: bool) -> String {
     let mut out = String::with_capacity(json.len() * 2);
     let mut depth = 0usize;
     let mut chars = json.chars().peekable();
-    let newline = |out: &mut String, depth: usize| {
+    // `after_comma`: a line break (pretty) or a space; else (after an opening or before
+    // a closing bracket) a line break or nothing.
+    let newline = |out: &mut String, depth: usize, after_comma: bool| {
+        if !pretty {
+            if after_comma {
+                out.push(' ');
+            }
+            return;
+        }
         out.push('\n');
         for _ in 0..depth {
             out.push_str("  ");
@@ -212,17 +233,17 @@ pub(crate) fn pretty_json(json: &str) -> String {
                     out.push(chars.next().unwrap_or(']'));
                 } else {
                     depth += 1;
-                    newline(&mut out, depth);
+                    newline(&mut out, depth, false);
                 }
             }
             '}' | ']' => {
                 depth = depth.saturating_sub(1);
-                newline(&mut out, depth);
+                newline(&mut out, depth, false);
                 out.push(c);
             }
             ',' => {
                 out.push(',');
-                newline(&mut out, depth);
+                newline(&mut out, depth, true);
             }
             ':' => out.push_str(": "),
             c if c.is_whitespace() => {}
@@ -230,6 +251,12 @@ pub(crate) fn pretty_json(json: &str) -> String {
         }
     }
     out
+}
+
+/// `json` (valid JSON text) on one line, a space after each `,` and `:`, strings and
+/// numbers kept exactly as written.
+pub(crate) fn inline_json(json: &str) -> String {
+    format_json(json, false)
 }
 
 /// Percent-encodes `segment` for one path segment or query value of a link: only
@@ -292,6 +319,15 @@ mod tests {
             pretty_json(r#"{"a": [1, 2.50], "b": {}, "c": "x, {y}: \"z\""}"#),
             "{\n  \"a\": [\n    1,\n    2.50\n  ],\n  \"b\": {},\n  \"c\": \"x, {y}: \\\"z\\\"\"\n}"
         );
+    }
+
+    #[test]
+    fn short_json_is_inline() {
+        assert_eq!(
+            value(Some(&raw(r#"{"a":[1,2],"b":"x"}"#)), Kind::Json).0,
+            "<code class=\"json\">{&quot;a&quot;: [1, 2], &quot;b&quot;: &quot;x&quot;}</code>"
+        );
+        assert_eq!(inline_json(r#"{"s": "{ [ ,"}"#), r#"{"s": "{ [ ,"}"#);
     }
 
     #[test]

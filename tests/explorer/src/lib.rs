@@ -36,8 +36,9 @@ pub fn chromedriver() -> String {
     std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".to_owned())
 }
 
-/// A headless chromium session. The chromedriver process is killed when this value is
-/// dropped (and, should the test process die first, when its stdin closes).
+/// A headless chromium session. chromedriver runs in a process group of its own, with
+/// the chromium it starts; the whole group is killed when this value is dropped, also
+/// when a test fails half-way.
 pub struct Browser {
     /// The WebDriver client.
     pub client: Client,
@@ -70,6 +71,7 @@ impl Browser {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .kill_on_drop(true)
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
         let url = format!("http://127.0.0.1:{port}");
@@ -126,9 +128,22 @@ impl Browser {
         }
     }
 
-    /// Ends the session and stops chromedriver.
-    pub async fn close(mut self) {
+    /// Ends the session (chromium exits), then chromedriver.
+    pub async fn close(self) {
         let _ = self.client.clone().close().await;
-        let _ = self.driver.kill().await;
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(pid) = self.driver.id() {
+            // chromedriver leads its group: `kill -KILL -PID` ends it and every chromium
+            // process it started.
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+        }
     }
 }

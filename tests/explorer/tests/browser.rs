@@ -229,7 +229,7 @@ fn a_person_follows_a_record_to_its_actor_and_transaction_filters_and_pages() {
         );
         assert_eq!(
             text(&b, ".change:nth-child(3) .meta").await,
-            "by alice from 203.0.113.7 transaction #1 context { \"reason\": \"launch\" }"
+            "by alice from 203.0.113.7 transaction #1 context {\"reason\": \"launch\"}"
         );
 
         // The actor: bob's two transactions, newest first.
