@@ -7,8 +7,8 @@
 //! | page | path (under the mount point) | served by |
 //! |---|---|---|
 //! | the tables the viewer may see | `/` | |
-//! | a table's recent activity, filtered by verb, actor and time, in pages | `/table/{schema}/{table}?verb=&actor=&from=&to=&before=` | activity primary key, or the actor index |
-//! | a record's history, newest first, a field-by-field diff for updates | `/table/{schema}/{table}/record?key=` | the record index, following key changes like [`query::history`](crate::query::history) |
+//! | a table's recent activity, filtered by verb, actor and time, in pages | `/table/{schema}/{table}?verb=&actor=&from=&to=&before=` | activity primary key (a verb or time filter searches 20,000 ids per page, newest first, with links to search on), or the actor index |
+//! | a record's history, newest first, a field-by-field diff for updates | `/table/{schema}/{table}/record?key=` | the record index, following key changes like [`query::history_async`](crate::query::history_async) |
 //! | an actor's activity in a time range, grouped by transaction | `/actor/{actor_id}?from=&to=` | the actor index, then `transaction_id` |
 //! | one transaction's changes, with its actor and context | `/transaction/{id}` | `transaction_id` |
 //!

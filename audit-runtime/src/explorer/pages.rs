@@ -16,6 +16,7 @@ use http::request::Parts;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
 use std::sync::Arc;
 
 /// Activities shown per transaction on the actor page.
@@ -409,14 +410,11 @@ async fn page<F>(viewer: Viewer, run: impl FnOnce(Viewer) -> F) -> Response
 where
     F: Future<Output = Result<Response, (String, Failure)>>,
 {
-    let _ = &viewer.base;
     match run(viewer).await {
         Ok(r) => r,
         Err((base, failure)) => failure.into_response(&base),
     }
 }
-
-use std::future::Future;
 
 // ----- the index -----
 

@@ -163,7 +163,7 @@ pub(crate) async fn columns(
 }
 
 /// One record's history, oldest first, following key changes back like
-/// [`history`](crate::query::history) does.
+/// [`history_async`](crate::query::history_async) does.
 pub(crate) async fn history(
     client: &Client,
     audit_schema: &str,
@@ -266,6 +266,8 @@ pub(crate) async fn table_page(
     cursor: Cursor,
     limit: usize,
 ) -> Result<TablePage, ReadError> {
+    // A time range may be wide and a verb rare: either searches a window of ids, never
+    // the whole table (the planner would scan it sequentially for a rare match).
     let windowed = filters.actor.is_none()
         && (filters.verb.is_some() || filters.from.is_some() || filters.to.is_some());
     let last_id = if windowed {
