@@ -120,11 +120,14 @@ impl Browser {
                 .expect("viewport"),
         )
         .unwrap_or_default();
-        if let [w, h] = inner[..] {
-            if (w, h) != (width, height) {
-                let (dw, dh) = (width + width - w, height + height - h);
-                let _ = self.client.set_window_size(dw, dh).await;
-            }
+        if let [w, h] = inner[..]
+            && (w, h) != (width, height)
+        {
+            let (dw, dh) = (
+                (2 * width).saturating_sub(w),
+                (2 * height).saturating_sub(h),
+            );
+            let _ = self.client.set_window_size(dw, dh).await;
         }
     }
 
