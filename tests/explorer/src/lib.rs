@@ -46,8 +46,12 @@ pub struct Browser {
 }
 
 impl Browser {
+    /// The time zone chromium runs in (`TZ`), so that "local time" is the same on every
+    /// machine: UTC+05:30 all year.
+    pub const TIME_ZONE: &'static str = "Asia/Kolkata";
+
     /// Starts chromedriver on a free port and opens a headless chromium window of
-    /// `width` × `height` CSS pixels.
+    /// `width` × `height` CSS pixels, in [`Browser::TIME_ZONE`].
     ///
     /// # Panics
     ///
@@ -67,6 +71,7 @@ impl Browser {
         };
         let driver = Command::new(chromedriver())
             .arg(format!("--port={port}"))
+            .env("TZ", Self::TIME_ZONE)
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -232,6 +232,19 @@ fn a_person_follows_a_record_to_its_actor_and_transaction_filters_and_pages() {
             "by alice from 203.0.113.7 transaction #1 context {\"reason\": \"launch\"}"
         );
 
+        // Times are rendered in UTC; the viewer may switch to their own zone (the
+        // browser's, UTC+05:30 here), which the browser remembers.
+        let when = ".change:nth-child(1) a.when time";
+        let utc = text(&b, when).await;
+        assert!(utc.ends_with(" UTC"), "{utc}");
+        click(&b, "#zone").await;
+        let local = text(&b, when).await;
+        assert!(local.ends_with(" +05:30") && local != utc, "{local}");
+        b.client.refresh().await.unwrap();
+        assert_eq!(text(&b, when).await, local);
+        click(&b, "#zone").await;
+        assert_eq!(text(&b, when).await, utc);
+
         // The actor: bob's two transactions, newest first.
         click(&b, ".change:nth-child(2) a.actor").await;
         assert_eq!(path(&b).await, "/audit/actor/bob");
