@@ -57,6 +57,9 @@
 //! - `axum`: the axum/tower integration in `web`: a layer that builds each request's
 //!   context (actor, client address behind trusted proxies), an extractor, scoped
 //!   overrides, and transaction helpers for the `tokio-postgres` and `sqlx` features.
+//! - `explorer`: the audit explorer in `explorer`, history pages for people: an axum
+//!   router the application mounts behind its own authentication, with a record's
+//!   history, an actor's activity, a transaction's changes and a table's recent activity.
 //! - `time`: date and time types of the `time` crate in [`types`], for code generated
 //!   with `[rust] time = "time"` in `audit.toml`.
 //! - `rust_decimal`: conversions between [`types::Numeric`] and `rust_decimal::Decimal`.
@@ -74,6 +77,8 @@ pub mod codegen;
 mod context;
 mod entry;
 mod error;
+#[cfg(feature = "explorer")]
+pub mod explorer;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
 #[cfg(feature = "diesel")]

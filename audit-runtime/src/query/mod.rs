@@ -52,7 +52,7 @@
 )]
 
 pub mod sql;
-mod walk;
+pub(crate) mod walk;
 
 pub use walk::state_at;
 

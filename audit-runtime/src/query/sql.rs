@@ -9,12 +9,12 @@ use crate::audited::{AuditTrail, AuditedTable};
 use crate::entry::read::SELECT;
 
 /// Always-quoted identifier.
-fn quote(name: &str) -> String {
+pub(crate) fn quote(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 /// `FROM activity LEFT JOIN transaction` of the audit schema `schema`.
-fn from_activity(schema: &str) -> String {
+pub(crate) fn from_activity(schema: &str) -> String {
     let schema = quote(schema);
     format!(
         "FROM {schema}.\"activity\" AS a \
@@ -40,7 +40,12 @@ fn old_key(columns: usize, first: usize) -> String {
 /// Parameters: `$1` schema, `$2` table, `$3` key JSON text, `$4` id bound, then the key
 /// column names. Served by the record index `(schema_name, table_name, object_id, id)`.
 pub fn history<T: AuditedTable>() -> String {
-    let old = old_key(T::KEY_COLUMNS.len(), 5);
+    history_in(T::AUDIT_SCHEMA, T::KEY_COLUMNS.len())
+}
+
+/// [`history`] for a table with `key_columns` key columns, audit schema `audit_schema`.
+pub(crate) fn history_in(audit_schema: &str, key_columns: usize) -> String {
+    let old = old_key(key_columns, 5);
     format!(
         "SELECT {SELECT}, \
                 CASE WHEN a.\"verb\" = 'update' AND ({old}) IS DISTINCT FROM a.\"object_id\" \
@@ -49,7 +54,7 @@ pub fn history<T: AuditedTable>() -> String {
          WHERE a.\"schema_name\" = $1 AND a.\"table_name\" = $2 \
            AND a.\"object_id\" = $3::pg_catalog.text::pg_catalog.jsonb AND a.\"id\" < $4 \
          ORDER BY a.\"id\"",
-        from_activity(T::AUDIT_SCHEMA)
+        from_activity(audit_schema)
     )
 }
 

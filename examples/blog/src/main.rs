@@ -6,6 +6,11 @@
 //! 2. what one user did in a time range;
 //! 3. who changed a record on a given day.
 //!
+//! With `cargo run -p blog -- serve [ADDRESS]` it then keeps the database and serves the
+//! audit explorer (feature `explorer` of audit-runtime) at
+//! `http://127.0.0.1:8080/admin/audit` (or the address given) until stopped with Ctrl-C:
+//! the same history as pages for people.
+//!
 //! Run it with `cargo run -p blog` against the PostgreSQL server named by `DATABASE_URL`,
 //! else the one at `postgres://postgres@127.0.0.1:5432/postgres` when it answers, else a
 //! private throw-away cluster started from the PostgreSQL server programs installed on
@@ -35,6 +40,15 @@ mod migrations {
 }
 
 fn main() -> ExitCode {
+    let mut args = std::env::args().skip(1);
+    let serve = match args.next().as_deref() {
+        None => None,
+        Some("serve") => Some(args.next().unwrap_or_else(|| "127.0.0.1:8080".to_owned())),
+        Some(other) => {
+            eprintln!("error: unknown argument `{other}`; usage: blog [serve [ADDRESS]]");
+            return ExitCode::FAILURE;
+        }
+    };
     let url = match pg_cluster::database_url() {
         Ok(url) => url,
         Err(error) => {
@@ -42,7 +56,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match run(&url) {
+    match run(&url, serve.as_deref()) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("error: {error}");
@@ -53,7 +67,7 @@ fn main() -> ExitCode {
 
 type Error = Box<dyn std::error::Error>;
 
-fn run(url: &str) -> Result<(), Error> {
+fn run(url: &str, serve: Option<&str>) -> Result<(), Error> {
     let mut admin = Client::connect(url, NoTls).map_err(|e| {
         format!(
             "cannot reach PostgreSQL at {url}: {e}\n\
@@ -129,6 +143,9 @@ fn run(url: &str) -> Result<(), Error> {
     }
     println!("\n(alice is user {alice}, bob is user {bob})");
     drop(client);
+    if let Some(address) = serve {
+        explorer::serve(&with_database(url, DATABASE), address)?;
+    }
     admin.batch_execute(&format!("DROP DATABASE IF EXISTS {DATABASE} WITH (FORCE)"))?;
     Ok(())
 }
@@ -185,6 +202,66 @@ fn write_as_two_users(client: &mut Client) -> Result<(i64, i64, i64), Error> {
         )
     })?;
     Ok((alice, bob, article))
+}
+
+/// The audit explorer over the blog's history.
+mod explorer {
+    use super::{Change, Error};
+    use audit_runtime::explorer::Explorer;
+    use axum::Router;
+    use axum::extract::Request;
+    use axum::middleware::{self, Next};
+    use axum::response::Response;
+    use std::sync::Arc;
+
+    /// Who is logged in, as an application's authentication layer would store it.
+    #[derive(Clone)]
+    struct Staff {
+        /// Administrators may also see the history of `users` (names, email addresses).
+        admin: bool,
+    }
+
+    /// A stand-in for the application's authentication: this example has no login, so
+    /// every request counts as a support agent (not an administrator). Put your own
+    /// authentication layer here.
+    async fn authenticate(mut request: Request, next: Next) -> Response {
+        request.extensions_mut().insert(Staff { admin: false });
+        next.run(request).await
+    }
+
+    /// Serves the explorer under `/admin/audit` at `address` until Ctrl-C.
+    pub fn serve(url: &str, address: &str) -> Result<(), Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            // The explorer reads audit.activity and audit.transaction: connect as a role
+            // that may (here the database owner; in production a read-only auditor role).
+            let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+            tokio::spawn(connection);
+            let explorer = Explorer::<Change>::builder()
+                .client(Arc::new(client))
+                .authorize(|request, table| match request.extensions.get::<Staff>() {
+                    Some(staff) => staff.admin || table.name() != "users",
+                    None => false,
+                })
+                .build()?;
+            let app = Router::new()
+                .nest("/admin/audit", explorer)
+                .layer(middleware::from_fn(authenticate));
+            let listener = tokio::net::TcpListener::bind(address).await?;
+            println!(
+                "\nThe audit explorer is at http://{}/admin/audit (Ctrl-C stops it)",
+                listener.local_addr()?
+            );
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async {
+                    let _ = tokio::signal::ctrl_c().await;
+                })
+                .await?;
+            Ok::<(), Error>(())
+        })
+    }
 }
 
 /// Replaces the database part of a `postgres://…/db?params` URL.
