@@ -75,6 +75,8 @@ mod context;
 mod entry;
 mod error;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod maintenance;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
 #[cfg(feature = "diesel")]
 mod pg_diesel;
