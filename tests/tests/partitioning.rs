@@ -48,7 +48,8 @@ fn spec(db: &TestDb, retention: Option<&str>, keep_table: bool) -> AuditSpec {
 /// Runs the partitioning migration of `spec` in one transaction, as migration tools do.
 fn partition(db: &TestDb, spec: &AuditSpec) -> Result<(), postgres::Error> {
     let sql = audit_codegen::sql::render_activity_partition(spec, true).unwrap();
-    db.client().batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+    db.client()
+        .batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
 }
 
 /// The partition (or `-`) that holds each activity, by id.
@@ -362,7 +363,10 @@ fn retention_drops_old_partitions_and_keeps_every_link_in_the_kept_range() {
         &mut client,
         "SELECT min(issued_at) >= date_trunc('month', now() - interval '13 months') FROM audit.activity",
     );
-    assert!(oldest_kept, "partitions older than the retention are dropped");
+    assert!(
+        oldest_kept,
+        "partitions older than the retention are dropped"
+    );
     let lost: i64 = one(
         &mut client,
         "SELECT count(*) FROM audit.activity a
@@ -381,9 +385,7 @@ fn retention_drops_old_partitions_and_keeps_every_link_in_the_kept_range() {
 
 #[test]
 fn retention_with_keep_table_detaches_old_partitions() {
-    let (db, spec) = populated("partition_detach", |db| {
-        spec(db, Some("13 months"), true)
-    });
+    let (db, spec) = populated("partition_detach", |db| spec(db, Some("13 months"), true));
     let mut client = db.client();
     let old_rows: i64 = one(
         &mut client,
@@ -420,7 +422,10 @@ fn retention_with_keep_table_detaches_old_partitions() {
           WHERE issued_at < date_trunc('month', now() - interval '14 months')",
     );
     assert_eq!(remaining_old, 0);
-    assert!(rows >= old_rows, "{rows} rows in detached tables, {old_rows} expired");
+    assert!(
+        rows >= old_rows,
+        "{rows} rows in detached tables, {old_rows} expired"
+    );
     let app = TestRole::new(&db, "partition_detach_app");
     let oldest: String = one(
         &mut client,

@@ -26,25 +26,29 @@ pub(crate) fn activity(
         None => Partition::None,
         Some(value) => partition(file, value, diagnostics),
     };
-    let retention = raw
-        .retention
-        .as_ref()
-        .and_then(|value| match parse_retention(value.get_ref()) {
-            Ok(normal) => Some(normal),
-            Err((message, help)) => {
-                let d = file.at(&value.span(), message);
-                diagnostics.push(match help {
-                    Some(help) => d.with_help(help),
-                    None => d,
-                });
-                None
-            }
-        });
+    let retention =
+        raw.retention
+            .as_ref()
+            .and_then(|value| match parse_retention(value.get_ref()) {
+                Ok(normal) => Some(normal),
+                Err((message, help)) => {
+                    let d = file.at(&value.span(), message);
+                    diagnostics.push(match help {
+                        Some(help) => d.with_help(help),
+                        None => d,
+                    });
+                    None
+                }
+            });
     if let Some(value) = &raw.retention {
         let written = raw.partition.as_ref().map(|p| p.get_ref().as_str());
         let message = match written {
-            None => Some("retention needs a partitioned activity table: history is expired by dropping whole partitions"),
-            Some("none") => Some("retention needs a partitioned activity table, and partition is \"none\""),
+            None => Some(
+                "retention needs a partitioned activity table: history is expired by dropping whole partitions",
+            ),
+            Some("none") => {
+                Some("retention needs a partitioned activity table, and partition is \"none\"")
+            }
             // Another value is reported above, or partitions.
             Some(_) => None,
         };
@@ -170,7 +174,9 @@ pub(crate) fn parse_retention(text: &str) -> Result<String, (String, Option<Stri
     if total == 0 {
         return Err((
             format!("retention {text:?} keeps nothing"),
-            Some("give a duration longer than zero, or remove retention to keep all history".into()),
+            Some(
+                "give a duration longer than zero, or remove retention to keep all history".into(),
+            ),
         ));
     }
     Ok(parts.join(" "))
@@ -183,7 +189,10 @@ mod tests {
     #[test]
     fn retentions_are_normalised() {
         assert_eq!(parse_retention("13 months").unwrap(), "13 months");
-        assert_eq!(parse_retention(" 1  Years 6 month").unwrap(), "1 year 6 months");
+        assert_eq!(
+            parse_retention(" 1  Years 6 month").unwrap(),
+            "1 year 6 months"
+        );
         assert_eq!(parse_retention("90 days").unwrap(), "90 days");
     }
 
@@ -192,9 +201,24 @@ mod tests {
         let (message, help) = parse_retention("13 monts").unwrap_err();
         assert!(message.contains("unknown unit \"monts\""), "{message}");
         assert_eq!(help.as_deref(), Some("did you mean \"month\"?"));
-        assert!(parse_retention("13").unwrap_err().0.contains("not a duration"));
+        assert!(
+            parse_retention("13")
+                .unwrap_err()
+                .0
+                .contains("not a duration")
+        );
         assert!(parse_retention("").unwrap_err().0.contains("empty"));
-        assert!(parse_retention("0 days").unwrap_err().0.contains("keeps nothing"));
-        assert!(parse_retention("-1 days").unwrap_err().0.contains("whole number"));
+        assert!(
+            parse_retention("0 days")
+                .unwrap_err()
+                .0
+                .contains("keeps nothing")
+        );
+        assert!(
+            parse_retention("-1 days")
+                .unwrap_err()
+                .0
+                .contains("whole number")
+        );
     }
 }

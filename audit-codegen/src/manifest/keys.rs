@@ -4,7 +4,9 @@
 //! only then is the document deserialized.
 
 use super::location::SourceFile;
-use super::raw::{RawActivity, RawColumn, RawManifest, RawMigrations, RawRust, RawSchemaSource, RawTable};
+use super::raw::{
+    RawActivity, RawColumn, RawManifest, RawMigrations, RawRust, RawSchemaSource, RawTable,
+};
 use super::suggest::closest;
 use crate::Diagnostic;
 use serde::Deserialize;

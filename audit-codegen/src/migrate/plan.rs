@@ -303,7 +303,10 @@ fn plan_activity(
             "audit_activity_retention".into(),
             crate::sql::render_activity_partition(spec, false)?,
             "SELECT 1; -- retention changes are not reversed\n".into(),
-            vec![format!("set the retention of {table}{}", retention_text(wanted))],
+            vec![format!(
+                "set the retention of {table}{}",
+                retention_text(wanted)
+            )],
         ),
         (_, _) => {}
     }
@@ -698,6 +701,112 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fresh.lock.audit_schema.unwrap().actor_id_type, "bigint");
+    }
+
+    /// Plans `spec` after `previous`, with the files `previous` wrote in the directory.
+    fn next_plan(spec: &AuditSpec, previous: &Plan) -> Result<Plan> {
+        let entries: Vec<String> = previous
+            .lock
+            .migrations
+            .iter()
+            .map(|m| m.path.clone())
+            .collect();
+        plan(spec, &previous.lock, MigrationFormat::Sqlx, &entries)
+    }
+
+    #[test]
+    fn partitioning_is_emitted_once_retention_changes_and_switching_off_is_refused() {
+        let plain = spec(vec![table("article", &[("id", "integer")])]);
+        let first = plan(
+            &plain,
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        assert_eq!(first.lock.audit_schema.as_ref().unwrap().activity, None);
+
+        let monthly = |retention: Option<&str>| AuditSpec {
+            activity: ActivityOptions {
+                partition: Partition::Month,
+                retention: retention.map(str::to_owned),
+                retention_keep_table: false,
+            },
+            ..plain.clone()
+        };
+        // Switched on for an existing installation: one conversion migration.
+        let on = next_plan(&monthly(Some("13 months")), &first).unwrap();
+        assert_eq!(names(&on), ["3_audit_activity_partition.sql"]);
+        assert_eq!(
+            on.pending_changes(),
+            [
+                "3_audit_activity_partition.sql: partition audit.activity by month with \
+              pg_partman: keep 13 months, drop older partitions"
+            ]
+        );
+        let sql = &on.migrations[0].files[0].1;
+        assert!(
+            sql.contains("create_parent") && sql.contains("'13 months'"),
+            "{sql}"
+        );
+        assert_eq!(
+            on.lock.audit_schema.as_ref().unwrap().activity,
+            Some(monthly(Some("13 months")).activity)
+        );
+        assert!(
+            next_plan(&monthly(Some("13 months")), &on)
+                .unwrap()
+                .is_empty()
+        );
+
+        // A new retention only changes pg_partman's settings.
+        let longer = next_plan(&monthly(Some("2 years")), &on).unwrap();
+        assert_eq!(names(&longer), ["4_audit_activity_retention.sql"]);
+        let sql = &longer.migrations[0].files[0].1;
+        assert!(
+            !sql.contains("create_parent") && sql.contains("'2 years'"),
+            "{sql}"
+        );
+        let none = next_plan(&monthly(None), &longer).unwrap();
+        assert!(none.migrations[0].files[0].1.contains("retention = %L"));
+        assert!(none.migrations[0].files[0].1.contains("NULL, false"));
+
+        // Off again, or another interval: refused, saying what to keep.
+        let off = next_plan(&plain, &on).unwrap_err().to_string();
+        assert!(
+            off.contains("switching partitioning off is not supported")
+                && off.contains("keep partition = \"month\""),
+            "{off}"
+        );
+        let weekly = AuditSpec {
+            activity: ActivityOptions {
+                partition: Partition::Week,
+                ..monthly(None).activity
+            },
+            ..plain.clone()
+        };
+        let changed = next_plan(&weekly, &on).unwrap_err().to_string();
+        assert!(
+            changed.contains("changing the interval of existing partitions is not supported"),
+            "{changed}"
+        );
+
+        // A new installation: the schema, then its partitioning, then the tables.
+        let fresh = plan(
+            &monthly(None),
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        assert_eq!(
+            names(&fresh),
+            [
+                "1_audit_schema.sql",
+                "2_audit_activity_partition.sql",
+                "3_audit_public_article.sql"
+            ]
+        );
     }
 
     #[test]
