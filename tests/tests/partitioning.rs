@@ -137,6 +137,18 @@ fn a_fresh_install_has_partitions_ahead_a_default_and_the_same_columns() {
            FROM partman.part_config WHERE parent_table = 'audit.activity'",
     );
     assert_eq!(config, "1 mon 13 months f t 4");
+    // A later change of retention only updates pg_partman's settings.
+    let mut keep_all = spec.clone();
+    keep_all.activity.retention = None;
+    let sql = audit_codegen::sql::render_activity_partition(&keep_all, false).unwrap();
+    client
+        .batch_execute(&format!("BEGIN;\n{sql}\nCOMMIT;"))
+        .unwrap();
+    let retention: Option<String> = one(
+        &mut client,
+        "SELECT retention FROM partman.part_config WHERE parent_table = 'audit.activity'",
+    );
+    assert_eq!(retention, None);
 
     // Writes through the triggers land in this month's partition, linked to their
     // transaction also when the context is set after the change.
@@ -434,4 +446,29 @@ fn retention_with_keep_table_detaches_old_partitions() {
           WHERE n.nspname = 'audit' AND c.relname ~ '^activity_p\\d' AND NOT c.relispartition",
     );
     assert_denied(&mut app.client(), &format!("SELECT * FROM {oldest}"));
+}
+
+#[test]
+fn partitioning_sql_snapshots() {
+    let mut spec = AuditSpec::new(audit_codegen::model::Schema::default());
+    spec.activity = ActivityOptions {
+        partition: Partition::Week,
+        retention: Some("2 years".into()),
+        retention_keep_table: true,
+    };
+    let convert = audit_codegen::sql::render_activity_partition(&spec, true).unwrap();
+    assert_eq!(
+        convert,
+        audit_codegen::sql::render_activity_partition(&spec, true).unwrap()
+    );
+    insta::assert_snapshot!("activity_partition", convert);
+    spec.activity.retention = None;
+    spec.activity.retention_keep_table = false;
+    insta::assert_snapshot!(
+        "activity_retention",
+        audit_codegen::sql::render_activity_partition(&spec, false).unwrap()
+    );
+    spec.activity.partition = Partition::None;
+    let error = audit_codegen::sql::render_activity_partition(&spec, true).unwrap_err();
+    assert!(error.to_string().contains("not partitioned"), "{error}");
 }
