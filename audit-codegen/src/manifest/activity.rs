@@ -135,7 +135,7 @@ pub(crate) fn parse_retention(text: &str) -> Result<String, (String, Option<Stri
     if words.is_empty() {
         return Err(("retention is empty".into(), Some(EXAMPLE.into())));
     }
-    if words.len() % 2 != 0 {
+    if !words.len().is_multiple_of(2) {
         return Err((
             format!("retention {text:?} is not a duration"),
             Some(EXAMPLE.into()),
