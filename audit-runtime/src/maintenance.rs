@@ -4,7 +4,8 @@
 //! The partitions of `activity` are managed by pg_partman. Its maintenance makes
 //! partitions ahead of time and drops (or detaches) those older than the retention;
 //! it must run regularly: at least once per partition interval, more often is harmless.
-//! [`run_maintenance`] (or [`run_maintenance_async`]) does all of it in one call:
+//! `run_maintenance` (feature `postgres`; `run_maintenance_async` with
+//! `tokio-postgres`) does all of it in one call:
 //!
 //! 1. rows that landed in the default partition (written outside the premade range, for
 //!    example while maintenance did not run) are moved into partitions made for them
@@ -160,7 +161,7 @@ pub fn run_maintenance(
     })
 }
 
-/// [`run_maintenance`] for `tokio_postgres`.
+/// `run_maintenance` for `tokio_postgres`.
 #[cfg(feature = "tokio-postgres")]
 pub async fn run_maintenance_async(
     client: &tokio_postgres::Client,
