@@ -200,7 +200,7 @@ mod tests {
     fn bad_retentions_say_why() {
         let (message, help) = parse_retention("13 monts").unwrap_err();
         assert!(message.contains("unknown unit \"monts\""), "{message}");
-        assert_eq!(help.as_deref(), Some("did you mean \"month\"?"));
+        assert_eq!(help.as_deref(), Some("did you mean \"months\"?"));
         assert!(
             parse_retention("13")
                 .unwrap_err()
