@@ -23,6 +23,8 @@ pub struct AuditSpec {
     /// Renames of tables and columns known since history was first written (from the
     /// DDL-files source or declared in the manifest), in the order they happened.
     pub renames: Vec<Rename>,
+    /// How `activity` is partitioned and how long its history is kept (`[activity]`).
+    pub activity: ActivityOptions,
 }
 
 impl AuditSpec {
@@ -36,7 +38,88 @@ impl AuditSpec {
             rust: RustOptions::default(),
             schema,
             renames: Vec::new(),
+            activity: ActivityOptions::default(),
         }
+    }
+}
+
+/// The time range of one partition of `activity` (`[activity] partition`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Partition {
+    /// One unpartitioned table (the default).
+    #[default]
+    None,
+    /// One partition per day (UTC).
+    Day,
+    /// One partition per ISO week (Monday to Monday, UTC).
+    Week,
+    /// One partition per calendar month (UTC).
+    Month,
+}
+
+impl Partition {
+    /// Every setting with its manifest spelling, in order.
+    pub const ALL: [(&'static str, Partition); 4] = [
+        ("none", Partition::None),
+        ("day", Partition::Day),
+        ("week", Partition::Week),
+        ("month", Partition::Month),
+    ];
+
+    /// The manifest spelling (`none`, `day`, `week`, `month`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Partition::None => "none",
+            Partition::Day => "day",
+            Partition::Week => "week",
+            Partition::Month => "month",
+        }
+    }
+
+    /// pg_partman's name of the interval (`daily`, `weekly`, `monthly`), `None` when
+    /// unpartitioned.
+    pub fn partman_interval(self) -> Option<&'static str> {
+        match self {
+            Partition::None => None,
+            Partition::Day => Some("daily"),
+            Partition::Week => Some("weekly"),
+            Partition::Month => Some("monthly"),
+        }
+    }
+
+    /// The PostgreSQL `date_trunc` field of the interval, `None` when unpartitioned.
+    pub fn date_trunc_field(self) -> Option<&'static str> {
+        match self {
+            Partition::None => None,
+            Partition::Day => Some("day"),
+            Partition::Week => Some("week"),
+            Partition::Month => Some("month"),
+        }
+    }
+}
+
+/// The `[activity]` settings: partitioning of the activity table by `issued_at`, managed
+/// by pg_partman, and retention of its history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityOptions {
+    /// The partition interval (`none`: one plain table).
+    pub partition: Partition,
+    /// How long history is kept, as a PostgreSQL interval in normal form (`13 months`):
+    /// partitions whose whole range is older are dropped (or detached) by maintenance.
+    /// `None` keeps everything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<String>,
+    /// Detach expired partitions (keeping them as tables, for archiving) instead of
+    /// dropping them.
+    #[serde(default)]
+    pub retention_keep_table: bool,
+}
+
+impl ActivityOptions {
+    /// Whether `activity` is partitioned.
+    pub fn is_partitioned(&self) -> bool {
+        self.partition != Partition::None
     }
 }
 

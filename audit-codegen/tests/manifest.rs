@@ -7,7 +7,7 @@ use audit_codegen::manifest::{Manifest, MigrationFormat, SchemaSource};
 use audit_codegen::model::{
     Attribute, Column, CompositeType, DomainType, EnumType, QualifiedName, Schema, Table, TableKind,
 };
-use audit_codegen::spec::{Rename, TimeCrate};
+use audit_codegen::spec::{ActivityOptions, Partition, Rename, TimeCrate};
 use std::path::Path;
 
 fn column(name: &str, type_name: &str, nullable: bool) -> Column {
@@ -258,6 +258,18 @@ cases! {
     ];
     empty_schema_table: ["@3:1: [schema] names no schema source"];
     duplicate_rust_name: ["@8:13: rust_name \"Post\" is already used on line 5"];
+    activity_bad_settings: [
+        "@5:13: unknown partition interval \"monthly\"", "did you mean \"month\"?",
+        "@6:13: retention \"13 monts\": unknown unit \"monts\"", "did you mean \"month\"?",
+    ];
+    activity_retention_without_partition: [
+        "@6:13: retention needs a partitioned activity table, and partition is \"none\"",
+    ];
+    activity_unknown_key: [
+        "@7:13: a partitioned activity table needs an audit_schema that is a plain lower-case name",
+        "@8:1: unknown field `retension`", "did you mean `retention`?",
+        "@9:24: retention_keep_table only applies when a retention is set",
+    ];
     many_errors: [
         "@8:12: cannot exclude \"id\"",
         "@8:18: unknown column \"titel\"",
@@ -418,6 +430,26 @@ fn minimal_manifest_uses_the_defaults() {
     assert_eq!(spec.actor_id_type, "text");
     assert_eq!(spec.rust.time_crate, TimeCrate::Chrono);
     assert!(spec.tables.is_empty() && spec.rust.type_overrides.is_empty());
+    assert_eq!(spec.activity, ActivityOptions::default());
+    assert!(!spec.activity.is_partitioned());
+}
+
+#[test]
+fn activity_settings_resolve_with_the_retention_in_normal_form() {
+    let text = "[schema]\nsnapshot = \"s.json\"\n[activity]\npartition = \"week\"\n\
+                retention = \"1 Year  6 month\"\nretention_keep_table = true\n";
+    let spec = Manifest::parse("audit.toml", text)
+        .unwrap()
+        .resolve(&schema())
+        .unwrap();
+    assert_eq!(
+        spec.activity,
+        ActivityOptions {
+            partition: Partition::Week,
+            retention: Some("1 year 6 months".into()),
+            retention_keep_table: true,
+        }
+    );
 }
 
 #[test]

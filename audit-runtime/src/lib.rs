@@ -80,6 +80,8 @@ mod error;
 #[cfg(feature = "explorer")]
 pub mod explorer;
 #[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
+pub mod maintenance;
+#[cfg(any(feature = "postgres", feature = "tokio-postgres"))]
 mod pg;
 #[cfg(feature = "diesel")]
 mod pg_diesel;

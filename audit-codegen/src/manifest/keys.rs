@@ -4,7 +4,9 @@
 //! only then is the document deserialized.
 
 use super::location::SourceFile;
-use super::raw::{RawColumn, RawManifest, RawMigrations, RawRust, RawSchemaSource, RawTable};
+use super::raw::{
+    RawActivity, RawColumn, RawManifest, RawMigrations, RawRust, RawSchemaSource, RawTable,
+};
 use super::suggest::closest;
 use crate::Diagnostic;
 use serde::Deserialize;
@@ -37,6 +39,9 @@ pub(crate) fn remove_unknown_keys(file: &SourceFile, root: &mut DeTable<'_>) -> 
     }
     if let Some(DeValue::Table(migrations)) = root.get_mut("migrations").map(Spanned::get_mut) {
         walk.check(migrations, fields_of::<RawMigrations>(), Level::Other);
+    }
+    if let Some(DeValue::Table(activity)) = root.get_mut("activity").map(Spanned::get_mut) {
+        walk.check(activity, fields_of::<RawActivity>(), Level::Other);
     }
     if let Some(DeValue::Table(rust)) = root.get_mut("rust").map(Spanned::get_mut) {
         // `[rust.types]` maps any SQL type name: no key of it is unknown here.

@@ -22,6 +22,11 @@
 //! [rust.types]                  # Rust types for SQL types (aliases like int8 accepted)
 //! "public.money_bag" = "crate::MoneyBag"
 //!
+//! [activity]                    # partitioning of audit.activity by issued_at (pg_partman)
+//! partition = "month"           # none (default) | day | week | month
+//! retention = "13 months"       # optional: older partitions are dropped by maintenance
+//! retention_keep_table = false  # detach expired partitions instead of dropping them
+//!
 //! [tables.article]              # `table` (schema public) or `schema.table`
 //! exclude = ["search_vector", "updated_at"]
 //! truncate = true               # record TRUNCATE as an activity; default false
@@ -47,6 +52,7 @@
 //! schema model and reports all problems at once, unknown keys included. Every problem is a [`Diagnostic`] naming the manifest
 //! file, line and column.
 
+mod activity;
 mod keys;
 mod location;
 pub(crate) mod names;

@@ -21,7 +21,20 @@ pub(crate) struct RawManifest {
     #[serde(default)]
     pub rust: RawRust,
     #[serde(default)]
+    pub activity: RawActivity,
+    #[serde(default)]
     pub tables: BTreeMap<Spanned<String>, RawTable>,
+}
+
+/// `[activity]`: partitioning and retention of the activity table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawActivity {
+    /// `none`, `day`, `week` or `month`; checked by hand for a suggestion.
+    pub partition: Option<Spanned<String>>,
+    /// An interval such as `13 months`.
+    pub retention: Option<Spanned<String>>,
+    pub retention_keep_table: Option<Spanned<bool>>,
 }
 
 /// `[schema]`: where the schema model comes from.

@@ -38,6 +38,8 @@ pub(crate) fn resolve(
     let rust = r.rust_options(&raw.rust);
     let tables = r.tables(raw);
     let audit_schema = r.audit_schema(raw.audit_schema.as_ref(), &tables);
+    let activity =
+        super::activity::activity(file, &raw.activity, &audit_schema, &mut r.diagnostics);
     if !r.diagnostics.is_empty() {
         return Err(r.diagnostics);
     }
@@ -54,6 +56,7 @@ pub(crate) fn resolve(
         rust,
         schema: schema.clone(),
         renames,
+        activity,
     })
 }
 

@@ -57,6 +57,10 @@ pub struct AuditSchemaState {
     /// Fingerprint of what the SQL was rendered from: equal inputs skip the rendering.
     #[serde(default)]
     pub input_hash: String,
+    /// The partitioning and retention of `activity` as emitted; absent while it is one
+    /// unpartitioned table.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub activity: Option<crate::spec::ActivityOptions>,
 }
 
 /// One audited table's emitted state.

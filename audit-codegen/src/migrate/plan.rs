@@ -8,7 +8,7 @@ use super::lock::{AuditSchemaState, ColumnState, EmittedMigration, Lock, TableSt
 use super::naming::{DirectoryLayout, MigrationFormat, slug};
 use crate::error::{Error, Result};
 use crate::model::QualifiedName;
-use crate::spec::{AuditSpec, AuditedTable, Rename};
+use crate::spec::{ActivityOptions, AuditSpec, AuditedTable, Partition, Rename};
 use std::collections::BTreeMap;
 
 /// One migration to write.
@@ -109,6 +109,7 @@ pub fn plan<S: AsRef<str>>(
             (None, None) => unreachable!("rendering is only skipped for an emitted schema"),
         },
         input_hash: schema_inputs,
+        activity: None,
     };
     let schema_sql = schema_sql.unwrap_or_default();
     match &lock.audit_schema {
@@ -150,6 +151,8 @@ pub fn plan<S: AsRef<str>>(
         ),
         Some(_) => {}
     }
+    let mut schema_state = schema_state;
+    schema_state.activity = plan_activity(spec, lock, &mut emit)?;
     next.audit_schema = Some(schema_state);
 
     let wanted: BTreeMap<String, &AuditedTable> = spec
@@ -246,6 +249,78 @@ pub fn plan<S: AsRef<str>>(
         migrations,
         lock: next,
     })
+}
+
+/// Plans the partitioning of `activity` (`[activity]` of the manifest) against what was
+/// emitted, and returns the state to record: partitioning switched on converts the table
+/// (empty or not), a new retention changes pg_partman's settings, and switching
+/// partitioning off or changing its interval is refused.
+fn plan_activity(
+    spec: &AuditSpec,
+    lock: &Lock,
+    emit: &mut impl FnMut(String, String, String, Vec<String>),
+) -> Result<Option<ActivityOptions>> {
+    let emitted = lock
+        .audit_schema
+        .as_ref()
+        .and_then(|s| s.activity.clone())
+        .unwrap_or_default();
+    let wanted = &spec.activity;
+    let table = format!("{}.activity", spec.audit_schema);
+    let not_reversed = "SELECT 1; -- the partitioning of activity is not reversed\n".to_owned();
+    match (emitted.partition, wanted.partition) {
+        (Partition::None, Partition::None) => {}
+        (Partition::None, partition) => emit(
+            "audit_activity_partition".into(),
+            crate::sql::render_activity_partition(spec, true)?,
+            not_reversed,
+            vec![format!(
+                "partition {table} by {} with pg_partman{}",
+                partition.name(),
+                retention_text(wanted)
+            )],
+        ),
+        (before, Partition::None) => {
+            return Err(Error::Generate(format!(
+                "{table} was partitioned by {} and [activity] partition is now \"none\": \
+                 switching partitioning off is not supported (the history stays in its \
+                 partitions, and retention and maintenance depend on them): keep partition \
+                 = {:?}; to keep all history from now on, remove retention instead",
+                before.name(),
+                before.name()
+            )));
+        }
+        (before, after) if before != after => {
+            return Err(Error::Generate(format!(
+                "{table} was partitioned by {} and [activity] partition is now {:?}: changing \
+                 the interval of existing partitions is not supported: keep partition = {:?}",
+                before.name(),
+                after.name(),
+                before.name()
+            )));
+        }
+        (_, _) if emitted != *wanted => emit(
+            "audit_activity_retention".into(),
+            crate::sql::render_activity_partition(spec, false)?,
+            "SELECT 1; -- retention changes are not reversed\n".into(),
+            vec![format!(
+                "set the retention of {table}{}",
+                retention_text(wanted)
+            )],
+        ),
+        (_, _) => {}
+    }
+    Ok(wanted.is_partitioned().then(|| wanted.clone()))
+}
+
+/// `: keep 13 months` (`, detach older partitions` with `retention_keep_table`), or
+/// `: keep everything`.
+fn retention_text(options: &ActivityOptions) -> String {
+    match (&options.retention, options.retention_keep_table) {
+        (None, _) => ": keep everything".to_owned(),
+        (Some(r), false) => format!(": keep {r}, drop older partitions"),
+        (Some(r), true) => format!(": keep {r}, detach older partitions"),
+    }
 }
 
 /// How to start over when a setting that cannot change yet was changed: possible only
@@ -626,6 +701,112 @@ mod tests {
         )
         .unwrap();
         assert_eq!(fresh.lock.audit_schema.unwrap().actor_id_type, "bigint");
+    }
+
+    /// Plans `spec` after `previous`, with the files `previous` wrote in the directory.
+    fn next_plan(spec: &AuditSpec, previous: &Plan) -> Result<Plan> {
+        let entries: Vec<String> = previous
+            .lock
+            .migrations
+            .iter()
+            .map(|m| m.path.clone())
+            .collect();
+        plan(spec, &previous.lock, MigrationFormat::Sqlx, &entries)
+    }
+
+    #[test]
+    fn partitioning_is_emitted_once_retention_changes_and_switching_off_is_refused() {
+        let plain = spec(vec![table("article", &[("id", "integer")])]);
+        let first = plan(
+            &plain,
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        assert_eq!(first.lock.audit_schema.as_ref().unwrap().activity, None);
+
+        let monthly = |retention: Option<&str>| AuditSpec {
+            activity: ActivityOptions {
+                partition: Partition::Month,
+                retention: retention.map(str::to_owned),
+                retention_keep_table: false,
+            },
+            ..plain.clone()
+        };
+        // Switched on for an existing installation: one conversion migration.
+        let on = next_plan(&monthly(Some("13 months")), &first).unwrap();
+        assert_eq!(names(&on), ["3_audit_activity_partition.sql"]);
+        assert_eq!(
+            on.pending_changes(),
+            [
+                "3_audit_activity_partition.sql: partition audit.activity by month with \
+              pg_partman: keep 13 months, drop older partitions"
+            ]
+        );
+        let sql = &on.migrations[0].files[0].1;
+        assert!(
+            sql.contains("create_parent") && sql.contains("'13 months'"),
+            "{sql}"
+        );
+        assert_eq!(
+            on.lock.audit_schema.as_ref().unwrap().activity,
+            Some(monthly(Some("13 months")).activity)
+        );
+        assert!(
+            next_plan(&monthly(Some("13 months")), &on)
+                .unwrap()
+                .is_empty()
+        );
+
+        // A new retention only changes pg_partman's settings.
+        let longer = next_plan(&monthly(Some("2 years")), &on).unwrap();
+        assert_eq!(names(&longer), ["4_audit_activity_retention.sql"]);
+        let sql = &longer.migrations[0].files[0].1;
+        assert!(
+            !sql.contains("create_parent") && sql.contains("'2 years'"),
+            "{sql}"
+        );
+        let none = next_plan(&monthly(None), &longer).unwrap();
+        assert!(none.migrations[0].files[0].1.contains("retention = %L"));
+        assert!(none.migrations[0].files[0].1.contains("NULL, false"));
+
+        // Off again, or another interval: refused, saying what to keep.
+        let off = next_plan(&plain, &on).unwrap_err().to_string();
+        assert!(
+            off.contains("switching partitioning off is not supported")
+                && off.contains("keep partition = \"month\""),
+            "{off}"
+        );
+        let weekly = AuditSpec {
+            activity: ActivityOptions {
+                partition: Partition::Week,
+                ..monthly(None).activity
+            },
+            ..plain.clone()
+        };
+        let changed = next_plan(&weekly, &on).unwrap_err().to_string();
+        assert!(
+            changed.contains("changing the interval of existing partitions is not supported"),
+            "{changed}"
+        );
+
+        // A new installation: the schema, then its partitioning, then the tables.
+        let fresh = plan(
+            &monthly(None),
+            &Lock::default(),
+            MigrationFormat::Sqlx,
+            &[] as &[&str],
+        )
+        .unwrap();
+        assert_eq!(
+            names(&fresh),
+            [
+                "1_audit_schema.sql",
+                "2_audit_activity_partition.sql",
+                "3_audit_public_article.sql"
+            ]
+        );
     }
 
     #[test]

@@ -62,6 +62,19 @@ pub fn render_table(spec: &AuditSpec, table: &AuditedTable) -> Result<String> {
     templates::audit_table(spec, table)
 }
 
+/// Renders the SQL that partitions `activity` by `issued_at` as `spec.activity` says,
+/// with pg_partman: a check that pg_partman 4.x is installed (failing with the package
+/// and the `CREATE EXTENSION` to run), then, when `convert`, the conversion of the
+/// unpartitioned table (every row, id and link kept; skipped when it is already
+/// partitioned), then pg_partman's settings (premade partitions, retention). Without
+/// `convert` it changes only the settings.
+///
+/// Fails when `spec.activity` is not partitioned.
+pub fn render_activity_partition(spec: &AuditSpec, convert: bool) -> Result<String> {
+    check_identifier("audit schema", &spec.audit_schema)?;
+    templates::activity_partition(spec, convert)
+}
+
 /// Renders the SQL that stops auditing `schema.table`: drops its audit triggers and
 /// trigger functions. The recorded history stays in the activity table.
 pub fn render_unaudit_table(spec: &AuditSpec, schema: &str, table: &str) -> Result<String> {

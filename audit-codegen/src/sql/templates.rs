@@ -82,6 +82,87 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
     })
 }
 
+/// Partitioning of `activity` (`templates/audit_activity_partition.sql`).
+#[derive(Template)]
+#[template(path = "audit_activity_partition.sql")]
+struct PartitionTemplate {
+    /// Whether the unpartitioned table is converted (else only the settings change).
+    convert: bool,
+    /// The manifest's setting, as a literal (for the error message).
+    partition: String,
+    transaction: String,
+    activity: String,
+    activity_regclass: String,
+    activity_literal: String,
+    activity_sequence_regclass: String,
+    activity_sequence_literal: String,
+    unpartitioned: String,
+    unpartitioned_name: String,
+    unpartitioned_regclass: String,
+    unpartitioned_literal: String,
+    /// `schema.activity` as pg_partman names its parent tables, a literal.
+    parent_table: String,
+    interval: String,
+    trunc_field: String,
+    premake: u32,
+    activity_record_index: String,
+    activity_transaction_index: String,
+    activity_time_index: String,
+    retention: String,
+    keep_table: String,
+    retention_comment: String,
+}
+
+/// How many intervals ahead pg_partman keeps partitions.
+pub(crate) const PREMAKE: u32 = 4;
+
+pub(super) fn activity_partition(spec: &AuditSpec, convert: bool) -> Result<String> {
+    let names = AuditNames::new(&spec.audit_schema);
+    let options = &spec.activity;
+    let (Some(interval), Some(trunc_field)) = (
+        options.partition.partman_interval(),
+        options.partition.date_trunc_field(),
+    ) else {
+        return Err(Error::Generate(
+            "the activity table is not partitioned: nothing to render".into(),
+        ));
+    };
+    let retention_comment = match (&options.retention, options.retention_keep_table) {
+        (None, _) => "no partition is ever dropped".to_owned(),
+        (Some(r), false) => format!("partitions entirely older than {r} are dropped"),
+        (Some(r), true) => {
+            format!("partitions entirely older than {r} are detached (kept as tables)")
+        }
+    };
+    render(&PartitionTemplate {
+        convert,
+        partition: sql_literal(options.partition.name()),
+        transaction: names.object("transaction"),
+        activity: names.object("activity"),
+        activity_regclass: names.regclass("activity"),
+        activity_literal: sql_literal(&names.object("activity")),
+        activity_sequence_regclass: names.regclass("activity_id_seq"),
+        activity_sequence_literal: sql_literal(&names.object("activity_id_seq")),
+        unpartitioned: names.object("activity_unpartitioned"),
+        unpartitioned_name: sql_ident("activity_unpartitioned"),
+        unpartitioned_regclass: names.regclass("activity_unpartitioned"),
+        unpartitioned_literal: sql_literal(&names.object("activity_unpartitioned")),
+        parent_table: sql_literal(&format!("{}.activity", spec.audit_schema)),
+        interval: sql_literal(interval),
+        trunc_field: sql_literal(trunc_field),
+        premake: PREMAKE,
+        activity_record_index: sql_ident("activity_record_idx"),
+        activity_transaction_index: sql_ident("activity_transaction_id_idx"),
+        activity_time_index: sql_ident("activity_issued_at_brin"),
+        retention: options
+            .retention
+            .as_deref()
+            .map_or_else(|| "NULL".to_owned(), sql_literal),
+        keep_table: options.retention_keep_table.to_string(),
+        retention_comment,
+    })
+}
+
 /// The names of one table's triggers and trigger functions.
 struct TableObjects {
     table: String,

@@ -54,7 +54,7 @@
 pub mod sql;
 pub(crate) mod walk;
 
-pub use walk::state_at;
+pub use walk::{HistoryStartsLater, state_at};
 
 #[cfg(feature = "postgres")]
 mod blocking;
@@ -124,6 +124,9 @@ pub enum QueryError {
     /// A row could not be decoded into the generated types.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// `as_of` asked for a time before the oldest kept activity of the record.
+    #[error(transparent)]
+    StartsLater(#[from] HistoryStartsLater),
 }
 
 /// Decodes through a table's change type; the table was already chosen by the query.

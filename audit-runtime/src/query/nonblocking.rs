@@ -1,6 +1,6 @@
 //! The queries for `tokio_postgres`: the same as the sync forms, awaited.
 
-use super::walk::{Walk, state_at};
+use super::walk::{Walk, known_state_at};
 use super::{QueryError, TimeRange, decode, sql};
 use crate::audited::{AuditTrail, AuditedTable};
 use crate::entry::{Entry, read};
@@ -11,8 +11,9 @@ use tokio_postgres::types::{ToSql, Type};
 /// The full history of one record, oldest first, following primary-key changes back:
 /// an update that gave the record its key continues with the old key's earlier
 /// activities. The history starts at the record's insert (activities of an earlier
-/// record that had the same key are not part of it). Truncates record no key and are
-/// not part of any record's history.
+/// record that had the same key are not part of it); when older activity was dropped by
+/// `[activity] retention`, at the record's oldest kept activity. Truncates record no
+/// key and are not part of any record's history.
 pub async fn history_async<T: AuditedTable>(
     client: &impl GenericClient,
     key: &T::Key,
@@ -43,13 +44,16 @@ pub async fn history_async<T: AuditedTable>(
 }
 
 /// The record's row as it was at `at`, rebuilt from its [`history_async`]: `None` when it did
-/// not exist then.
+/// not exist then. When the history does not start with the record's insert (older
+/// activity was dropped by `[activity] retention`, or the row predates auditing), a time
+/// before its oldest kept activity is a [`QueryError::StartsLater`] error: the state then is
+/// unknown.
 pub async fn as_of_async<T: AuditedTable>(
     client: &impl GenericClient,
     key: &T::Key,
     at: DateTime<Utc>,
 ) -> Result<Option<T::Row>, QueryError> {
-    Ok(state_at(&history_async::<T>(client, key).await?, at))
+    Ok(known_state_at(&history_async::<T>(client, key).await?, at)?)
 }
 
 /// Who changed one record in a time range (e.g. [`TimeRange::utc_day`]), oldest first:

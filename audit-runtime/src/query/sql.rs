@@ -77,18 +77,22 @@ pub fn changed_in<T: AuditedTable>() -> String {
 ///
 /// Parameters: `$1` actor id text (cast to the actor type so the index applies), `$2`
 /// from (inclusive), `$3` to (exclusive). Served by the transaction index
-/// `(actor_id, issued_at)`, then the partial activity index on `transaction_id`.
+/// `(actor_id, issued_at)`, then the partial activity index on `transaction_id` (on a
+/// partitioned activity table, of the partitions from `$2` on).
 pub fn actor<C: AuditTrail>() -> String {
     let schema = quote(C::AUDIT_SCHEMA);
     // `transaction_id IS NOT NULL` is implied by the join, but stated so that the
     // planner may use the partial index on it (which leaves out context-less rows).
+    // `a.issued_at >= $2` is implied too (an activity is issued during its transaction,
+    // which started at `t.issued_at`), and prunes the partitions of a partitioned
+    // activity table that are older than the range.
     format!(
         "SELECT {SELECT} \
          FROM {schema}.\"transaction\" AS t \
          JOIN {schema}.\"activity\" AS a ON a.\"transaction_id\" = t.\"id\" \
          WHERE t.\"actor_id\" = $1::pg_catalog.text::{} \
            AND t.\"issued_at\" >= $2 AND t.\"issued_at\" < $3 \
-           AND a.\"transaction_id\" IS NOT NULL \
+           AND a.\"transaction_id\" IS NOT NULL AND a.\"issued_at\" >= $2 \
          ORDER BY a.\"id\"",
         C::ACTOR_ID_TYPE
     )

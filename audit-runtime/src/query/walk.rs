@@ -79,6 +79,43 @@ pub fn state_at<T: AuditedTable>(history: &[Entry<T>], at: DateTime<Utc>) -> Opt
         .and_then(|e| e.change.row_after())
 }
 
+/// `as_of` asked for a time before the oldest kept activity of a record whose history
+/// does not start with its insert: the older activities were dropped by retention
+/// (`[activity] retention`) or predate auditing, so the state then is unknown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "the history of this record starts at {earliest} (activity {activity_id}, not its \
+     insert): older activity was dropped by retention or predates auditing, so its state \
+     at {at} is unknown"
+)]
+pub struct HistoryStartsLater {
+    /// The time asked for.
+    pub at: DateTime<Utc>,
+    /// When the oldest kept activity of the record was issued.
+    pub earliest: DateTime<Utc>,
+    /// That activity's id.
+    pub activity_id: i64,
+}
+
+/// [`state_at`] for the `as_of` queries: a time before the oldest kept activity of a
+/// history that does not start with the record's insert is a [`HistoryStartsLater`]
+/// error rather than "did not exist".
+pub(crate) fn known_state_at<T: AuditedTable>(
+    history: &[Entry<T>],
+    at: DateTime<Utc>,
+) -> Result<Option<T::Row>, HistoryStartsLater> {
+    match history.first() {
+        Some(first) if first.verb != Verb::Insert && at < first.issued_at => {
+            Err(HistoryStartsLater {
+                at,
+                earliest: first.issued_at,
+                activity_id: first.id,
+            })
+        }
+        _ => Ok(state_at(history, at)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

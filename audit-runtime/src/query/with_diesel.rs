@@ -1,7 +1,7 @@
 //! The queries for diesel: the same statements as the other drivers' ([`sql`]), run with
 //! `sql_query` on the caller's `PgConnection`, rows decoded the same way.
 
-use super::walk::{Walk, state_at};
+use super::walk::{Walk, known_state_at};
 use super::{TimeRange, decode, sql};
 use crate::audited::{AuditTrail, AuditedTable};
 use crate::entry::Entry;
@@ -22,6 +22,9 @@ pub enum DieselQueryError {
     /// A row could not be decoded into the generated types.
     #[error(transparent)]
     Decode(#[from] DecodeError),
+    /// `as_of_diesel` asked for a time before the oldest kept activity of the record.
+    #[error(transparent)]
+    StartsLater(#[from] super::HistoryStartsLater),
 }
 
 impl From<diesel::result::Error> for DieselQueryError {
@@ -46,8 +49,9 @@ impl From<diesel::result::Error> for DieselQueryError {
 /// The full history of one record, oldest first, following primary-key changes back:
 /// an update that gave the record its key continues with the old key's earlier
 /// activities. The history starts at the record's insert (activities of an earlier
-/// record that had the same key are not part of it). Truncates record no key and are
-/// not part of any record's history.
+/// record that had the same key are not part of it); when older activity was dropped by
+/// `[activity] retention`, at the record's oldest kept activity. Truncates record no
+/// key and are not part of any record's history.
 ///
 /// The diesel twin of [`history`](super::history): the same statement, one per key the
 /// record had.
@@ -105,13 +109,16 @@ pub fn history_diesel<T: AuditedTable>(
 }
 
 /// The record's row as it was at `at`, rebuilt from its [`history_diesel`]: `None` when
-/// it did not exist then.
+/// it did not exist then. When the history does not start with the record's insert
+/// (older activity was dropped by `[activity] retention`, or the row predates auditing),
+/// a time before its oldest kept activity is a [`DieselQueryError::StartsLater`] error:
+/// the state then is unknown.
 pub fn as_of_diesel<T: AuditedTable>(
     conn: &mut PgConnection,
     key: &T::Key,
     at: DateTime<Utc>,
 ) -> Result<Option<T::Row>, DieselQueryError> {
-    Ok(state_at(&history_diesel::<T>(conn, key)?, at))
+    Ok(known_state_at(&history_diesel::<T>(conn, key)?, at)?)
 }
 
 /// Who changed one record in a time range (e.g. [`TimeRange::utc_day`]), oldest first:

@@ -4,7 +4,10 @@
 //!
 //! `cargo bench -p audit-history-check --bench queries` (set `BENCH_ROWS` for another
 //! size). The history is bulk-inserted with `INSERT … SELECT generate_series`, not
-//! through triggers, then analyzed.
+//! through triggers, then analyzed. With `BENCH_PARTITION=day|week|month` the activity
+//! table is then partitioned with pg_partman (which must be installed on the server),
+//! converting the history as the generated migration does: 100 days of history make
+//! 100, 15 or 4 populated partitions.
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -70,6 +73,32 @@ fn main() {
         Shape::DAYS,
         started.elapsed().as_secs_f64()
     );
+    if let Ok(name) = std::env::var("BENCH_PARTITION") {
+        let partition = audit_codegen::spec::Partition::ALL
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, p)| *p)
+            .unwrap_or_else(|| panic!("BENCH_PARTITION={name:?}: day, week or month"));
+        let started = Instant::now();
+        common::partition(&db, partition, None);
+        let partitions: (i64, i64) = {
+            let row = client
+                .query_one(
+                    "SELECT count(*), count(*) FILTER (WHERE c.reltuples > 0)
+                       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                      WHERE i.inhparent = 'audit.activity'::regclass",
+                    &[],
+                )
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        println!(
+            "partitioned by {name} in {:.1} s: {} partitions, {} of them populated",
+            started.elapsed().as_secs_f64(),
+            partitions.0,
+            partitions.1
+        );
+    }
 
     let start: DateTime<Utc> = Shape::START.parse().unwrap();
     let records = shape.records();

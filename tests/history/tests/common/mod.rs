@@ -26,3 +26,23 @@ pub fn database_with_actor_type(label: &str, actor_type: &str) -> TestDb {
     audit_tests::install_audit(&db, &spec);
     db
 }
+
+/// Partitions the activity table of a [`database`] by `partition` with pg_partman
+/// (installed in schema `partman` first), converting the history it holds, as the
+/// generated `audit_activity_partition` migration does.
+pub fn partition(db: &TestDb, partition: audit_codegen::spec::Partition, retention: Option<&str>) {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut spec = spec::history(spec::snapshot(dir));
+    spec.activity = audit_codegen::spec::ActivityOptions {
+        partition,
+        retention: retention.map(str::to_owned),
+        retention_keep_table: false,
+    };
+    let sql = audit_codegen::sql::render_activity_partition(&spec, true).expect("renders");
+    db.client()
+        .batch_execute(&format!(
+            "CREATE SCHEMA partman; CREATE EXTENSION pg_partman SCHEMA partman;
+             BEGIN;\n{sql}\nCOMMIT;"
+        ))
+        .unwrap_or_else(|e| panic!("partitioning failed: {}", audit_tests::describe(&e)));
+}
