@@ -118,11 +118,7 @@ fn trigger_key_changes_after_noted_key_changes_in_the_same_transaction_are_recor
     assert_eq!(
         updates(&mut c, "account"),
         vec![
-            update(
-                json!(60),
-                json!({"id": 6, "name": "n6"}),
-                json!({"id": 60})
-            ),
+            update(json!(60), json!({"id": 6, "name": "n6"}), json!({"id": 60})),
             update(
                 json!(1007),
                 json!({"id": 7, "name": "n7"}),
@@ -148,12 +144,15 @@ fn trigger_key_changes_onto_keys_of_the_same_statement_fail_instead_of_mispairin
         .unwrap_err();
     let db_error = error.as_db_error().expect("a database error");
     assert!(
-        db_error
-            .message()
-            .contains("the audit trail cannot pair the old and new rows of this UPDATE of public.account"),
+        db_error.message().contains(
+            "the audit trail cannot pair the old and new rows of this UPDATE of public.account"
+        ),
         "{db_error:?}"
     );
-    assert!(db_error.hint().unwrap_or("").contains("SET list"), "{db_error:?}");
+    assert!(
+        db_error.hint().unwrap_or("").contains("SET list"),
+        "{db_error:?}"
+    );
     let names: Vec<String> = c
         .query("SELECT name FROM account WHERE id >= 8 ORDER BY id", &[])
         .unwrap()
@@ -206,7 +205,8 @@ fn keyless_partitioned_rows_that_move_partition_are_recorded_as_updates() {
     let mut got = updates(&mut c, "reading");
     assert_eq!(got.len(), 3, "{got:?}");
     got[1..].sort_by_key(|a| a.2.as_ref().map(|o| o["sensor"].to_string()));
-    let keyless = |old: Value, changed: Value| ("update".to_owned(), None, Some(old), Some(changed));
+    let keyless =
+        |old: Value, changed: Value| ("update".to_owned(), None, Some(old), Some(changed));
     assert_eq!(
         got,
         vec![

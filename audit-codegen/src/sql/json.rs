@@ -277,7 +277,10 @@ mod tests {
     fn timestamptz_arrays_are_cast_under_a_utc_session() {
         let schema = Schema::default();
         let at = column("at", "timestamp with time zone[]");
-        assert_eq!(value(&schema, &at, "o"), r#"o."at"::pg_catalog.timestamp[]"#);
+        assert_eq!(
+            value(&schema, &at, "o"),
+            r#"o."at"::pg_catalog.timestamp[]"#
+        );
         assert!(needs_utc_session(&schema, &[&at]));
         let plain = column("at", "timestamp without time zone[]");
         assert_eq!(value(&schema, &plain, "o"), r#"o."at""#);
