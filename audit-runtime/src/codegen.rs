@@ -18,6 +18,7 @@ use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::cell::Cell;
 
 /// One column of a generated row, for decoding and error reports.
 #[derive(Debug, Clone, Copy)]
@@ -43,11 +44,17 @@ pub struct Context<'a> {
 /// Generated code lists a table's columns in the order PostgreSQL's `jsonb` keeps object
 /// keys (shorter names first, then bytewise), so looking a key up is one comparison when
 /// the text comes from the audit trail; any order decodes.
+///
+/// Values of `Option` fields ([`Fields::optional`], [`Fields::change`]) do not return
+/// errors: the first error is kept and [`Fields::finish`] returns it, so that the code
+/// generated per field is a call without a branch. Errors are reported in the order the
+/// fields are read.
 pub struct Fields<'a> {
     ctx: Context<'a>,
     part: DataPart,
     columns: &'static [Column],
     values: Vec<Option<&'a RawValue>>,
+    error: Cell<Option<DecodeError>>,
 }
 
 impl<'a> Fields<'a> {
@@ -79,24 +86,55 @@ impl<'a> Fields<'a> {
             part,
             columns,
             values,
+            error: Cell::new(None),
         })
     }
 
     /// The value of column `index` in a full row. An absent key decodes as `None` for an
     /// `Option` type (a column added after the row was recorded) and is an error
-    /// otherwise.
+    /// otherwise. The error is the first one of this object: one kept by an earlier
+    /// field, if any.
     pub fn value<T: DeserializeOwned>(&self, index: usize) -> Result<T, DecodeError> {
-        match self.values[index] {
+        let result = match self.values[index] {
             Some(raw) => self.parse_value(index, raw),
             None => T::deserialize(Absent).map_err(|_| self.missing(index)),
+        };
+        result.map_err(|e| self.error.take().unwrap_or(e))
+    }
+
+    /// The value of the nullable column `index` in a full row: `None` when the key is
+    /// absent or `null`. An invalid value is kept for [`Fields::finish`] (and read as
+    /// `None` meanwhile).
+    pub fn optional<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
+        let raw = self.values[index]?;
+        self.keep(self.parse_value::<Option<T>>(index, raw))
+            .flatten()
+    }
+
+    /// The value of column `index` in a patch: `None` when the key is absent
+    /// (unchanged). An invalid value is kept for [`Fields::finish`] (and read as `None`
+    /// meanwhile).
+    pub fn change<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
+        let raw = self.values[index]?;
+        self.keep(self.parse_value(index, raw))
+    }
+
+    /// `value`, or the first error kept: the result of decoding the object.
+    pub fn finish<T>(&self, value: T) -> Result<T, DecodeError> {
+        match self.error.take() {
+            Some(error) => Err(error),
+            None => Ok(value),
         }
     }
 
-    /// The value of column `index` in a patch: `None` when the key is absent (unchanged).
-    pub fn change<T: DeserializeOwned>(&self, index: usize) -> Result<Option<T>, DecodeError> {
-        match self.values[index] {
-            Some(raw) => self.parse_value(index, raw).map(Some),
-            None => Ok(None),
+    fn keep<T>(&self, result: Result<T, DecodeError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let first = self.error.take().unwrap_or(error);
+                self.error.set(Some(first));
+                None
+            }
         }
     }
 
@@ -331,4 +369,97 @@ pub fn required_patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[
+        Column {
+            name: "id",
+            expected: "integer NOT NULL (i32)",
+        },
+        Column {
+            name: "note",
+            expected: "text (String)",
+        },
+        Column {
+            name: "count",
+            expected: "integer (i32)",
+        },
+    ];
+
+    fn fields(text: &str) -> Result<Fields<'_>, DecodeError> {
+        let ctx = Context {
+            activity_id: Some(7),
+            table: "public.t",
+        };
+        Fields::parse(ctx, DataPart::OldData, text, COLUMNS)
+    }
+
+    #[test]
+    fn keys_in_any_order_and_unknown_keys() {
+        let f =
+            fields(r#"{"count": 3, "dropped": [1, {"a": 2}], "id": 1, "n\u006fte": "x"}"#).unwrap();
+        assert_eq!(f.value::<i32>(0), Ok(1));
+        assert_eq!(f.optional::<String>(1), Some("x".to_owned()));
+        assert_eq!(f.change::<Option<i32>>(2), Some(Some(3)));
+        assert!(f.finish(()).is_ok());
+    }
+
+    #[test]
+    fn absent_keys() {
+        let f = fields(r#"{"note": null}"#).unwrap();
+        assert_eq!(f.optional::<String>(1), None);
+        assert_eq!(f.optional::<i32>(2), None);
+        assert_eq!(f.change::<i32>(2), None);
+        assert_eq!(f.value::<Option<i32>>(2), Ok(None));
+        assert!(matches!(
+            f.value::<i32>(0),
+            Err(DecodeError::MissingColumn { column: "id", .. })
+        ));
+    }
+
+    #[test]
+    fn the_first_error_in_reading_order_is_reported() {
+        let f = fields(r#"{"id": "one", "note": 5, "count": "x"}"#).unwrap();
+        assert_eq!(f.optional::<String>(1), None);
+        assert_eq!(f.optional::<i32>(2), None);
+        // A later failing NOT NULL column reports the earlier kept error.
+        match f.value::<i32>(0) {
+            Err(DecodeError::InvalidValue {
+                activity_id: Some(7),
+                column: "note",
+                expected: "text (String)",
+                found,
+                ..
+            }) => assert_eq!(&*found, "5"),
+            other => panic!("{other:?}"),
+        }
+        let f = fields(r#"{"count": "x"}"#).unwrap();
+        assert_eq!(f.change::<i32>(2), None);
+        assert!(matches!(
+            f.finish(()),
+            Err(DecodeError::InvalidValue {
+                column: "count",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn malformed_objects() {
+        for text in [
+            r#"[1]"#,
+            r#"{"id": 1"#,
+            r#"{"id": 1} x"#,
+            r#"{"id": 1, "id": 2}"#,
+        ] {
+            assert!(
+                matches!(fields(text), Err(DecodeError::InvalidJson { .. })),
+                "{text}"
+            );
+        }
+    }
 }

@@ -89,7 +89,7 @@ fn run(
 fn write_probe(dir: &Path) -> Result<(), String> {
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
     std::fs::create_dir_all(dir.join("src")).map_err(io)?;
-    let runtime = std::env::var_os("TMP_RUNTIME").map(PathBuf::from).unwrap_or_else(|| workspace_root().join("audit-runtime"));
+    let runtime = workspace_root().join("audit-runtime");
     std::fs::write(
         dir.join("Cargo.toml"),
         format!(
@@ -133,17 +133,13 @@ fn generated_code(
     let manifest = dir.join("audit.toml");
     std::fs::write(
         &manifest,
-        codegen::manifest_text(tables, columns, "schema.json") + if std::env::var_os("TMP_SERDE").is_some() { "\n[rust]\nserde = true\n" } else { "" },
+        codegen::manifest_text(tables, columns, "schema.json"),
     )
     .map_err(io)?;
     let out = dir.join("out");
     codegen::generate(&manifest, &out)?;
     let path: PathBuf = out.join("audit.rs");
     let code = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    if let Some(keep) = std::env::var_os("TMP_KEEP") {
-        let n = schema.tables.iter().map(|t| t.columns.len()).sum::<usize>();
-        let _ = std::fs::write(PathBuf::from(keep).join(format!("audit-{tables}-{n}.rs")), &code);
-    }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(code)
 }

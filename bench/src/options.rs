@@ -223,7 +223,9 @@ mod tests {
         assert!(parse(&["--rounds"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
         assert_eq!(
-            parse(&["--generated-tables", "10,20"]).unwrap().generated_tables,
+            parse(&["--generated-tables", "10,20"])
+                .unwrap()
+                .generated_tables,
             [10, 20]
         );
         assert!(

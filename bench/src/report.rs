@@ -458,7 +458,9 @@ fn raw(out: &mut String, report: &Report) {
                 .clean
                 .iter()
                 .map(|t| match t.cpu {
-                    Some(cpu) => format!("{:.1} ({:.1} CPU)", t.wall.as_secs_f64(), cpu.as_secs_f64()),
+                    Some(cpu) => {
+                        format!("{:.1} ({:.1} CPU)", t.wall.as_secs_f64(), cpu.as_secs_f64())
+                    }
                     None => format!("{:.1}", t.wall.as_secs_f64()),
                 })
                 .collect();

@@ -223,14 +223,25 @@ impl<'a> TablePlan<'a> {
             .into_iter()
             .map(proc_macro2::Literal::usize_unsuffixed)
             .collect();
-        let row_values = idents
+        // Nullable columns read without a branch (errors are kept for `finish`); NOT NULL
+        // ones (and overridden types, which may be anything) return theirs at once.
+        let row_values: Vec<TokenStream> = self
+            .fields
             .iter()
             .zip(&slots)
-            .map(|(ident, slot)| quote!(#ident: fields.value(#slot)?));
+            .map(|(f, slot)| {
+                let ident = &f.ident;
+                if f.nullable && !f.overridden {
+                    quote!(#ident: fields.optional(#slot))
+                } else {
+                    quote!(#ident: fields.value(#slot)?)
+                }
+            })
+            .collect();
         let patch_values = idents
             .iter()
             .zip(&slots)
-            .map(|(ident, slot)| quote!(#ident: fields.change(#slot)?));
+            .map(|(ident, slot)| quote!(#ident: fields.change(#slot)));
         // The column-by-column decoder, and for a row with serde attributes the decoder
         // through its Deserialize, which falls back on it for precise errors.
         let decode_sig = |name: Ident| {
@@ -254,7 +265,7 @@ impl<'a> TablePlan<'a> {
 
                 #columns_sig {
                     let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
-                    Ok(Self { #(#row_values),* })
+                    fields.finish(Self { #(#row_values),* })
                 }
             }
         } else {
@@ -264,7 +275,7 @@ impl<'a> TablePlan<'a> {
                 #[doc(hidden)]
                 pub #json_sig {
                     let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
-                    Ok(Self { #(#row_values),* })
+                    fields.finish(Self { #(#row_values),* })
                 }
             }
         };
@@ -342,9 +353,7 @@ impl<'a> TablePlan<'a> {
         let family_names = self.names.iter().map(|(_, n)| n);
 
         let key_items = self.render_key(
-            &row,
-            &key,
-            &change,
+            (&row, &key, &change),
             &qualified,
             &|eq, extra| derive(eq, extra, serde),
             audit_schema,
@@ -377,7 +386,7 @@ impl<'a> TablePlan<'a> {
                 #[doc(hidden)]
                 pub #patch_sig {
                     let fields = #rt::Fields::parse(ctx, part, text, #row::COLUMNS)?;
-                    Ok(Self { #(#patch_values),* })
+                    fields.finish(Self { #(#patch_values),* })
                 }
 
                 /// Writes the changed values into `row`, turning the old row into the new one.
@@ -502,11 +511,10 @@ impl<'a> TablePlan<'a> {
         }
     }
 
+    /// Renders the key items; `(row, key, change)` are the table's type names.
     fn render_key(
         &self,
-        row: &Ident,
-        key: &Ident,
-        change: &Ident,
+        (row, key, change): (&Ident, &Ident, &Ident),
         qualified: &str,
         derive: &dyn Fn(bool, TokenStream) -> TokenStream,
         audit_schema: &str,
