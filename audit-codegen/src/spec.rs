@@ -226,4 +226,8 @@ pub struct RustOptions {
     pub time_crate: TimeCrate,
     /// Rust types to use for SQL types, keyed by canonical SQL type name (sorted).
     pub type_overrides: Vec<(String, String)>,
+    /// Whether the row, patch, change and key types (and `Change`) derive serde's
+    /// `Serialize` and `Deserialize` (`[rust] serde = true`). Decoding does not need
+    /// them; they cost compile time in every table.
+    pub serde: bool,
 }

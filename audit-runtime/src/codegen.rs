@@ -1,9 +1,10 @@
 //! Support for generated code. Not a public API: it changes with the generator.
 //!
 //! Generated code only names paths below `::audit_runtime`, so a user crate that depends
-//! on `audit-runtime` alone compiles it. Decoding is serde's derive straight from the
-//! JSON text; only when that fails is the text looked at again, column by column, to
-//! say precisely which column and value are wrong.
+//! on `audit-runtime` alone compiles it. Decoding is table-driven: generated code lists
+//! a table's columns once ([`Column`]) and builds its row or patch from [`Fields`], which
+//! reads the JSON object in one pass and parses each value with the column's type, so
+//! the code generated per column is one call and every error names its column.
 #![doc(hidden)]
 
 pub use chrono;
@@ -13,22 +14,19 @@ pub use serde_json;
 pub use time;
 
 use crate::error::{DataPart, DecodeError, snippet};
-use serde::de::DeserializeOwned;
+use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::cell::Cell;
 
-/// What generated code knows about one column, for error reports.
+/// One column of a generated row, for decoding and error reports.
 #[derive(Debug, Clone, Copy)]
-pub struct ColumnInfo {
+pub struct Column {
     /// The column name (the JSON key).
     pub name: &'static str,
-    /// The expected type, e.g. `integer (i32)`.
+    /// The expected type, e.g. `integer NOT NULL (i32)`.
     pub expected: &'static str,
-    /// Whether a full row must contain the key (`NOT NULL` columns).
-    pub required: bool,
-    /// Checks one JSON value against the field type.
-    pub check: fn(&str) -> Result<(), serde_json::Error>,
 }
 
 /// Where a decode happens, for error reports.
@@ -40,70 +38,247 @@ pub struct Context<'a> {
     pub table: &'a str,
 }
 
-/// Checks that `raw` deserialises as `T`.
-pub fn check<T: DeserializeOwned>(raw: &str) -> Result<(), serde_json::Error> {
-    serde_json::from_str::<T>(raw).map(drop)
+/// The values of one recorded JSON object, by column: what a generated row or patch is
+/// built from.
+///
+/// Generated code lists a table's columns in the order PostgreSQL's `jsonb` keeps object
+/// keys (shorter names first, then bytewise), so looking a key up is one comparison when
+/// the text comes from the audit trail; any order decodes.
+///
+/// Values of `Option` fields ([`Fields::optional`], [`Fields::change`]) do not return
+/// errors: the first error is kept and [`Fields::finish`] returns it, so that the code
+/// generated per field is a call without a branch. Errors are reported in the order the
+/// fields are read.
+pub struct Fields<'a> {
+    ctx: Context<'a>,
+    part: DataPart,
+    columns: &'static [Column],
+    values: Vec<Option<&'a RawValue>>,
+    error: Cell<Option<DecodeError>>,
 }
 
-/// Decodes a full row (`full = true`, missing required keys are errors) or a patch.
-pub fn decode<T: DeserializeOwned>(
-    ctx: Context<'_>,
-    part: DataPart,
-    text: &str,
-    columns: &[ColumnInfo],
-    full: bool,
-) -> Result<T, DecodeError> {
-    serde_json::from_str(text).map_err(|e| diagnose(ctx, part, text, columns, full, e))
-}
+impl<'a> Fields<'a> {
+    /// Reads the JSON object `text` (a part of an activity of `ctx`'s table); keys that
+    /// are not in `columns` (dropped columns) are skipped.
+    pub fn parse(
+        ctx: Context<'a>,
+        part: DataPart,
+        text: &'a str,
+        columns: &'static [Column],
+    ) -> Result<Self, DecodeError> {
+        let mut values = vec![None; columns.len()];
+        let mut deserializer = serde_json::Deserializer::from_str(text);
+        deserializer
+            .deserialize_map(ObjectVisitor {
+                columns,
+                values: &mut values,
+            })
+            .and_then(|()| deserializer.end())
+            .map_err(|e| DecodeError::InvalidJson {
+                activity_id: ctx.activity_id,
+                table: ctx.table.to_owned(),
+                part,
+                found: snippet(text),
+                message: e.to_string().into(),
+            })?;
+        Ok(Self {
+            ctx,
+            part,
+            columns,
+            values,
+            error: Cell::new(None),
+        })
+    }
 
-/// Finds the column behind a failed decode; falls back to the parser's message.
-#[cold]
-fn diagnose(
-    ctx: Context<'_>,
-    part: DataPart,
-    text: &str,
-    columns: &[ColumnInfo],
-    full: bool,
-    error: serde_json::Error,
-) -> DecodeError {
-    let invalid_json = |message: String| DecodeError::InvalidJson {
-        activity_id: ctx.activity_id,
-        table: ctx.table.to_owned(),
-        part,
-        found: snippet(text),
-        message: message.into(),
-    };
-    let Ok(object) = serde_json::from_str::<BTreeMap<String, &RawValue>>(text) else {
-        return invalid_json(error.to_string());
-    };
-    for column in columns {
-        match object.get(column.name) {
-            None if full && column.required => {
-                return DecodeError::MissingColumn {
-                    activity_id: ctx.activity_id,
-                    table: ctx.table.to_owned(),
-                    part,
-                    column: column.name,
-                    expected: column.expected,
-                };
-            }
-            None => {}
-            Some(raw) => {
-                if let Err(e) = (column.check)(raw.get()) {
-                    return DecodeError::InvalidValue {
-                        activity_id: ctx.activity_id,
-                        table: ctx.table.to_owned(),
-                        part,
-                        column: column.name,
-                        expected: column.expected,
-                        found: snippet(raw.get()),
-                        message: e.to_string().into(),
-                    };
-                }
+    /// The value of column `index` in a full row. An absent key decodes as `None` for an
+    /// `Option` type (a column added after the row was recorded) and is an error
+    /// otherwise. The error is the first one of this object: one kept by an earlier
+    /// field, if any.
+    pub fn value<T: DeserializeOwned>(&self, index: usize) -> Result<T, DecodeError> {
+        let result = match self.values[index] {
+            Some(raw) => self.parse_value(index, raw),
+            None => T::deserialize(Absent).map_err(|_| self.missing(index)),
+        };
+        result.map_err(|e| self.error.take().unwrap_or(e))
+    }
+
+    /// The value of the nullable column `index` in a full row: `None` when the key is
+    /// absent or `null`. An invalid value is kept for [`Fields::finish`] (and read as
+    /// `None` meanwhile).
+    pub fn optional<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
+        let raw = self.values[index]?;
+        self.keep(self.parse_value::<Option<T>>(index, raw))
+            .flatten()
+    }
+
+    /// The value of column `index` in a patch: `None` when the key is absent
+    /// (unchanged). An invalid value is kept for [`Fields::finish`] (and read as `None`
+    /// meanwhile).
+    pub fn change<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
+        let raw = self.values[index]?;
+        self.keep(self.parse_value(index, raw))
+    }
+
+    /// `value`, or the first error kept: the result of decoding the object.
+    pub fn finish<T>(&self, value: T) -> Result<T, DecodeError> {
+        match self.error.take() {
+            Some(error) => Err(error),
+            None => Ok(value),
+        }
+    }
+
+    fn keep<T>(&self, result: Result<T, DecodeError>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                let first = self.error.take().unwrap_or(error);
+                self.error.set(Some(first));
+                None
             }
         }
     }
-    invalid_json(error.to_string())
+
+    fn parse_value<T: DeserializeOwned>(
+        &self,
+        index: usize,
+        raw: &RawValue,
+    ) -> Result<T, DecodeError> {
+        serde_json::from_str(raw.get()).map_err(|e| self.invalid(index, raw, &e))
+    }
+
+    #[cold]
+    fn invalid(&self, index: usize, raw: &RawValue, error: &serde_json::Error) -> DecodeError {
+        let column = self.columns[index];
+        DecodeError::InvalidValue {
+            activity_id: self.ctx.activity_id,
+            table: self.ctx.table.to_owned(),
+            part: self.part,
+            column: column.name,
+            expected: column.expected,
+            found: snippet(raw.get()),
+            message: error.to_string().into(),
+        }
+    }
+
+    #[cold]
+    fn missing(&self, index: usize) -> DecodeError {
+        let column = self.columns[index];
+        DecodeError::MissingColumn {
+            activity_id: self.ctx.activity_id,
+            table: self.ctx.table.to_owned(),
+            part: self.part,
+            column: column.name,
+            expected: column.expected,
+        }
+    }
+}
+
+/// Fills the value slots of the columns from a JSON object.
+struct ObjectVisitor<'v, 'de> {
+    columns: &'static [Column],
+    values: &'v mut [Option<&'de RawValue>],
+}
+
+impl<'de> Visitor<'de> for ObjectVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        // Where the next key is expected: right after the previous one.
+        let mut next = 0;
+        let n = self.columns.len();
+        while let Some(Key(key)) = map.next_key()? {
+            let found = (next..n)
+                .chain(0..next.min(n))
+                .find(|&i| self.columns[i].name == key);
+            match found {
+                Some(i) => {
+                    if self.values[i].is_some() {
+                        return Err(serde::de::Error::custom(format_args!(
+                            "duplicate field `{key}`"
+                        )));
+                    }
+                    self.values[i] = Some(map.next_value()?);
+                    next = i + 1;
+                }
+                None => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// An object key, borrowed from the text unless it has escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a column name")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_owned())))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// What an absent key deserializes from: `None` for an `Option`, an error for anything
+/// else (as serde's derive treats a missing field).
+struct Absent;
+
+impl<'de> Deserializer<'de> for Absent {
+    type Error = serde::de::value::Error;
+
+    fn deserialize_any<V: Visitor<'de>>(self, _visitor: V) -> Result<V::Value, Self::Error> {
+        Err(serde::de::Error::custom("missing"))
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
+        visitor.visit_none()
+    }
+
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct newtype_struct seq tuple
+        tuple_struct map struct enum identifier ignored_any
+    }
+}
+
+/// Decodes a row through its serde `Deserialize` implementation (rows whose columns
+/// carry serde attributes from the manifest); when that fails, `precise` (the
+/// column-by-column decoder) says which column and value are wrong.
+pub fn decode_serde<T: DeserializeOwned>(
+    ctx: Context<'_>,
+    part: DataPart,
+    text: &str,
+    precise: fn(Context<'_>, DataPart, &str) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    serde_json::from_str(text).map_err(|e| match precise(ctx, part, text) {
+        Err(precise) => precise,
+        Ok(_) => DecodeError::InvalidJson {
+            activity_id: ctx.activity_id,
+            table: ctx.table.to_owned(),
+            part,
+            found: snippet(text),
+            message: e.to_string().into(),
+        },
+    })
 }
 
 /// The JSON text of a record key (or a tuple of its parts) as `object_id` records it.
@@ -178,18 +353,113 @@ pub fn unknown_table(activity_id: Option<i64>, schema: &str, name: &str) -> Deco
     }
 }
 
-/// Patch field of a nullable column: present `null` is `Some(None)` (set to NULL), an
-/// absent key is `None` through `#[serde(default)]` (unchanged).
+/// Patch field of a nullable column, with `[rust] serde = true`: present `null` is
+/// `Some(None)` (set to NULL), an absent key is `None` through `#[serde(default)]`
+/// (unchanged).
 pub fn nullable_patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Patch field of a `NOT NULL` column: present values must not be `null` (plain
-/// `Option<T>` would read `null` as "unchanged" and hide the inconsistency).
+/// Patch field of a `NOT NULL` column, with `[rust] serde = true`: present values must
+/// not be `null` (plain `Option<T>` would read `null` as "unchanged" and hide the
+/// inconsistency).
 pub fn required_patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<T>, D::Error> {
     T::deserialize(d).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const COLUMNS: &[Column] = &[
+        Column {
+            name: "id",
+            expected: "integer NOT NULL (i32)",
+        },
+        Column {
+            name: "note",
+            expected: "text (String)",
+        },
+        Column {
+            name: "count",
+            expected: "integer (i32)",
+        },
+    ];
+
+    fn fields(text: &str) -> Result<Fields<'_>, DecodeError> {
+        let ctx = Context {
+            activity_id: Some(7),
+            table: "public.t",
+        };
+        Fields::parse(ctx, DataPart::OldData, text, COLUMNS)
+    }
+
+    #[test]
+    fn keys_in_any_order_and_unknown_keys() {
+        let f =
+            fields(r#"{"count": 3, "dropped": [1, {"a": 2}], "id": 1, "n\u006fte": "x"}"#).unwrap();
+        assert_eq!(f.value::<i32>(0), Ok(1));
+        assert_eq!(f.optional::<String>(1), Some("x".to_owned()));
+        assert_eq!(f.change::<Option<i32>>(2), Some(Some(3)));
+        assert!(f.finish(()).is_ok());
+    }
+
+    #[test]
+    fn absent_keys() {
+        let f = fields(r#"{"note": null}"#).unwrap();
+        assert_eq!(f.optional::<String>(1), None);
+        assert_eq!(f.optional::<i32>(2), None);
+        assert_eq!(f.change::<i32>(2), None);
+        assert_eq!(f.value::<Option<i32>>(2), Ok(None));
+        assert!(matches!(
+            f.value::<i32>(0),
+            Err(DecodeError::MissingColumn { column: "id", .. })
+        ));
+    }
+
+    #[test]
+    fn the_first_error_in_reading_order_is_reported() {
+        let f = fields(r#"{"id": "one", "note": 5, "count": "x"}"#).unwrap();
+        assert_eq!(f.optional::<String>(1), None);
+        assert_eq!(f.optional::<i32>(2), None);
+        // A later failing NOT NULL column reports the earlier kept error.
+        match f.value::<i32>(0) {
+            Err(DecodeError::InvalidValue {
+                activity_id: Some(7),
+                column: "note",
+                expected: "text (String)",
+                found,
+                ..
+            }) => assert_eq!(&*found, "5"),
+            other => panic!("{other:?}"),
+        }
+        let f = fields(r#"{"count": "x"}"#).unwrap();
+        assert_eq!(f.change::<i32>(2), None);
+        assert!(matches!(
+            f.finish(()),
+            Err(DecodeError::InvalidValue {
+                column: "count",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn malformed_objects() {
+        for text in [
+            r#"[1]"#,
+            r#"{"id": 1"#,
+            r#"{"id": 1} x"#,
+            r#"{"id": 1, "id": 2}"#,
+        ] {
+            assert!(
+                matches!(fields(text), Err(DecodeError::InvalidJson { .. })),
+                "{text}"
+            );
+        }
+    }
 }

@@ -12,6 +12,7 @@ pub mod codegen_runner;
 pub mod compile_time;
 pub mod database;
 pub mod fixture;
+pub mod generated_compile;
 pub mod install;
 pub mod machine;
 pub mod model;

@@ -179,6 +179,57 @@ pub struct CompileTime {
     pub crates: usize,
 }
 
+/// The wall and CPU time of one build.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Timing {
+    /// Wall time of `cargo build`.
+    pub wall: Duration,
+    /// CPU time (user and system) of the compilers it ran, where it can be read. Less
+    /// sensitive to other processes on the machine than the wall time.
+    pub cpu: Option<Duration>,
+}
+
+impl GeneratedSize {
+    /// Median wall time of the clean builds, in ms.
+    pub fn wall_ms(&self) -> Option<f64> {
+        crate::stats::median_ms(&self.clean.iter().map(|t| t.wall).collect::<Vec<_>>())
+    }
+
+    /// Median CPU time of the clean builds, in ms, when every round has one.
+    pub fn cpu_ms(&self) -> Option<f64> {
+        let cpu: Option<Vec<Duration>> = self.clean.iter().map(|t| t.cpu).collect();
+        crate::stats::median_ms(&cpu?)
+    }
+}
+
+/// The clean debug build of the generated code for one schema size.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GeneratedSize {
+    /// Tables of the synthetic schema.
+    pub tables: usize,
+    /// Lines of the generated Rust.
+    pub lines: usize,
+    /// Bytes of the generated Rust.
+    pub bytes: usize,
+    /// Each round's clean `cargo build` of the crate including it.
+    pub clean: Vec<Timing>,
+}
+
+/// The compile time of the generated code in a user's crate.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GeneratedCompile {
+    /// Columns per table.
+    pub columns: usize,
+    /// One entry per schema size.
+    pub sizes: Vec<GeneratedSize>,
+    /// Tables of the schema of the incremental rebuild.
+    pub incremental_tables: usize,
+    /// The table that got one more column.
+    pub changed_table: String,
+    /// The incremental rebuild after that change.
+    pub incremental: Option<Timing>,
+}
+
 /// One row of `pg_stat_user_functions`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FunctionStat {
@@ -224,6 +275,8 @@ pub struct Report {
     pub codegen: Option<Result<CodegenTimes, String>>,
     /// Compile time, or why it is missing (`None`: not requested).
     pub compile_time: Option<Result<CompileTime, String>>,
+    /// Compile time of the generated code, or why it is missing (`None`: not requested).
+    pub generated_compile: Option<Result<GeneratedCompile, String>>,
     /// Function profiles of the extra passes.
     pub profile: Vec<ProfilePass>,
     /// Observations that qualify the figures (checks that failed, missing variants).

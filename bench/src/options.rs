@@ -33,6 +33,8 @@ pub struct Options {
     pub codegen: bool,
     /// Whether the clean compile time of the build-dependencies is measured (minutes).
     pub compile_time: bool,
+    /// Table counts of the clean builds of the generated code (empty: not measured).
+    pub generated_tables: Vec<usize>,
     /// Whether the benchmark database keeps the server's `synchronous_commit`; by default
     /// it is turned off there, so single-row figures measure the work of auditing rather
     /// than the disk's flush latency (which would hide it, and which other disk users make
@@ -57,6 +59,7 @@ impl Default for Options {
             database: true,
             codegen: true,
             compile_time: true,
+            generated_tables: vec![100, 500],
             synchronous_commit: false,
             quick: false,
         }
@@ -74,6 +77,7 @@ impl Options {
             bulk_rows: 1_000,
             codegen_tables: 50,
             compile_time: false,
+            generated_tables: Vec::new(),
             quick: true,
             ..Self::default()
         }
@@ -97,6 +101,13 @@ impl Options {
                 "--no-compile-time" => options.compile_time = false,
                 "--synchronous-commit" => options.synchronous_commit = true,
                 "--no-codegen" => options.codegen = false,
+                "--no-generated-compile" => options.generated_tables.clear(),
+                "--generated-tables" => {
+                    options.generated_tables = value("--generated-tables")?
+                        .split(',')
+                        .map(|c| number(c).map(|n| n as usize))
+                        .collect::<Result<_, _>>()?
+                }
                 "--no-db" => options.database = false,
                 "--out" => options.out = PathBuf::from(value("--out")?),
                 "--duration" => {
@@ -165,6 +176,12 @@ usage: cargo run --release -p audit-bench -- [options]
   --clients LIST        pgbench client counts (default 1,4)
   --codegen-tables N    tables of the synthetic code generation schema (default 500)
   --no-codegen          skip the code generation timing
+  --generated-tables LIST
+                        table counts of the clean debug builds of the generated code,
+                        and the largest for the incremental rebuild after a schema
+                        change (default 100,500; off with --quick)
+  --no-generated-compile
+                        skip the compile time of the generated code
   --no-db               skip the database measurements (single-row, bulk, profile)
   --synchronous-commit  keep the server's synchronous_commit in the benchmark database
                         (default: off there, so the figures show the cost of auditing
@@ -205,6 +222,18 @@ mod tests {
         assert_eq!(parse(&["--clients", "1,2,8"]).unwrap().clients, [1, 2, 8]);
         assert!(parse(&["--rounds"]).is_err());
         assert!(parse(&["--bogus"]).is_err());
+        assert_eq!(
+            parse(&["--generated-tables", "10,20"])
+                .unwrap()
+                .generated_tables,
+            [10, 20]
+        );
+        assert!(
+            parse(&["--no-generated-compile"])
+                .unwrap()
+                .generated_tables
+                .is_empty()
+        );
         assert!(parse(&["--rows", "10", "--bulk-rows", "20"]).is_err());
     }
 }

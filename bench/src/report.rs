@@ -16,6 +16,7 @@ pub fn render(report: &Report) -> String {
     bulk(&mut out, report);
     codegen(&mut out, report);
     compile_time(&mut out, report);
+    generated_compile(&mut out, report);
     profile(&mut out, report);
     raw(&mut out, report);
     notes(&mut out, report);
@@ -297,6 +298,89 @@ fn compile_time(out: &mut String, report: &Report) {
     }
 }
 
+fn generated_compile(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Compile time of the generated code\n");
+    let generated = match &report.generated_compile {
+        None => {
+            let _ = writeln!(
+                out,
+                "Not measured in this run (`--no-generated-compile` or `--quick`).\n"
+            );
+            return;
+        }
+        Some(Err(e)) => {
+            let _ = writeln!(out, "Failed: {e}\n");
+            return;
+        }
+        Some(Ok(g)) => g,
+    };
+    let _ = writeln!(
+        out,
+        "The typed Rust generated for the synthetic schema ({} columns per table, as in the \
+         code generation timing) included in a library crate whose only dependency is \
+         `audit-runtime` (already built), clean `cargo build` in the debug profile with \
+         `CARGO_INCREMENTAL=0`, {} jobs; median of the rounds.\n",
+        generated.columns, report.machine.cpus
+    );
+    let _ = writeln!(
+        out,
+        "| tables | lines | lines per table | KiB | build (wall) | per table | target | | \
+         CPU time | CPU per table |\n|--:|--:|--:|--:|--:|--:|--:|:-:|--:|--:|"
+    );
+    for size in &generated.sizes {
+        let tables = size.tables.max(1) as f64;
+        let (build, per_table, met) = match size.wall_ms() {
+            Some(ms) => {
+                let per = ms / tables;
+                (
+                    format!("{:.1} s", ms / 1000.0),
+                    format!("{per:.1} ms"),
+                    mark(Some(per <= targets::MAX_COMPILE_MS_PER_TABLE)),
+                )
+            }
+            None => ("–".to_owned(), "–".to_owned(), mark(None)),
+        };
+        let (cpu, cpu_per_table) = match size.cpu_ms() {
+            Some(ms) => (
+                format!("{:.1} s", ms / 1000.0),
+                format!("{:.1} ms", ms / tables),
+            ),
+            None => ("–".to_owned(), "–".to_owned()),
+        };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {:.0} | {build} | {per_table} | ≤ {:.0} ms | {met} | {cpu} | \
+             {cpu_per_table} |",
+            size.tables,
+            size.lines,
+            size.lines / size.tables.max(1),
+            size.bytes as f64 / 1024.0,
+            targets::MAX_COMPILE_MS_PER_TABLE,
+        );
+    }
+    if let Some(incremental) = generated.incremental {
+        let cpu = incremental
+            .cpu
+            .map(|c| format!(", {:.1} s CPU", c.as_secs_f64()))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "\nIncremental rebuild (dev profile, incremental compilation on) of the {}-table \
+             module after one column is added to `{}` and the code is generated again: \
+             **{:.1} s**{cpu}.",
+            generated.incremental_tables,
+            generated.changed_table,
+            incremental.wall.as_secs_f64()
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nCPU time is that of the compiler processes (user and system); on a machine \
+         shared with other work it moves much less than the wall time."
+    );
+    let _ = writeln!(out);
+}
+
 fn profile(out: &mut String, report: &Report) {
     let _ = writeln!(
         out,
@@ -367,6 +451,26 @@ fn raw(out: &mut String, report: &Report) {
             c.variant.label(),
             values.join(", ")
         );
+    }
+    if let Some(Ok(generated)) = &report.generated_compile {
+        for size in &generated.sizes {
+            let values: Vec<String> = size
+                .clean
+                .iter()
+                .map(|t| match t.cpu {
+                    Some(cpu) => {
+                        format!("{:.1} ({:.1} CPU)", t.wall.as_secs_f64(), cpu.as_secs_f64())
+                    }
+                    None => format!("{:.1}", t.wall.as_secs_f64()),
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "| clean build of the generated code, {} tables (s) | ours | {} |",
+                size.tables,
+                values.join(", ")
+            );
+        }
     }
     let _ = writeln!(out);
 }

@@ -4,7 +4,7 @@ use crate::database::{Database, db_err};
 use crate::machine::Machine;
 use crate::model::Report;
 use crate::options::Options;
-use crate::{bulk, codegen_runner, compile_time, profile, single_row};
+use crate::{bulk, codegen_runner, compile_time, generated_compile, profile, single_row};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Runs everything `options` asks for and returns the report (not yet written).
@@ -61,6 +61,22 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
     if options.compile_time {
         eprintln!("audit-bench: clean build of audit-codegen as a build-dependency");
         report.compile_time = Some(compile_time::measure());
+    }
+    if !options.generated_tables.is_empty() {
+        eprintln!(
+            "audit-bench: compile time of the generated code ({} tables)",
+            options
+                .generated_tables
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        report.generated_compile = Some(generated_compile::measure(
+            &options.generated_tables,
+            options.codegen_columns,
+            options.rounds,
+        ));
     }
     report.elapsed = started.elapsed();
     Ok(report)

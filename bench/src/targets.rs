@@ -19,6 +19,8 @@ pub const MIN_BULK_UPDATE_SPEEDUP: f64 = 2.5;
 pub const MAX_CODEGEN_MS: f64 = 2000.0;
 /// Code generation rerun with nothing to do, in ms.
 pub const MAX_NOOP_MS: f64 = 300.0;
+/// Clean debug compile time of the generated code per table of the synthetic schema, in ms.
+pub const MAX_COMPILE_MS_PER_TABLE: f64 = 50.0;
 
 /// One target with what was measured.
 #[derive(Debug, Clone, PartialEq)]
@@ -246,6 +248,23 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
         noop,
         MAX_NOOP_MS,
     ));
+    if let Some(Ok(generated)) = &report.generated_compile {
+        for size in &generated.sizes {
+            let per_table = size.wall_ms().map(|ms| ms / size.tables.max(1) as f64);
+            outcomes.push(match per_table {
+                Some(ms) => Outcome {
+                    target: format!(
+                        "clean debug build of the generated code ≤ {MAX_COMPILE_MS_PER_TABLE:.0} ms \
+                         per {}-column table ({} tables)",
+                        generated.columns, size.tables
+                    ),
+                    measured: format!("{ms:.1} ms per table"),
+                    met: Some(ms <= MAX_COMPILE_MS_PER_TABLE),
+                },
+                None => not_measured(format!("generated code, {} tables", size.tables)),
+            });
+        }
+    }
     outcomes
 }
 

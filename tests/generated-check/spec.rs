@@ -52,13 +52,16 @@ pub fn kitchen_sink_time(schema: Schema) -> AuditSpec {
 }
 
 /// The round-trip fixture: `everything` without its `secret` column, and `pair` (a
-/// composite key) recording truncates.
+/// composite key) recording truncates; the types derive serde's traits.
 pub fn roundtrip(schema: Schema) -> AuditSpec {
     let mut everything = audited(&schema, "public.everything");
     everything.excluded = vec!["secret".to_owned()];
     let mut pair = audited(&schema, "public.pair");
     pair.record_truncate = true;
-    spec(schema, vec![everything, pair])
+    let mut spec = spec(schema, vec![everything, pair]);
+    // The round trip serialises changes and reads them back.
+    spec.rust.serde = true;
+    spec
 }
 
 /// The hostile-names fixture (written by `tests/tests/hostile_input.rs`): every table

@@ -19,6 +19,7 @@
 //!
 //! [rust]
 //! time = "chrono"               # chrono (default) | time
+//! serde = false                 # derive Serialize/Deserialize for the generated types
 //! [rust.types]                  # Rust types for SQL types (aliases like int8 accepted)
 //! "public.money_bag" = "crate::MoneyBag"
 //!

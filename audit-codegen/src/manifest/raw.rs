@@ -61,6 +61,9 @@ pub(crate) struct RawMigrations {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawRust {
     pub time: Option<Spanned<String>>,
+    /// Derive serde's traits for the generated types.
+    #[serde(default)]
+    pub serde: bool,
     #[serde(default)]
     pub types: BTreeMap<Spanned<String>, Spanned<String>>,
 }

@@ -643,6 +643,7 @@ impl Resolver<'_> {
         RustOptions {
             time_crate,
             type_overrides: overrides.into_iter().map(|(k, (v, _))| (k, v)).collect(),
+            serde: raw.serde,
         }
     }
 

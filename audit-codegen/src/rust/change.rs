@@ -7,7 +7,12 @@ use quote::{format_ident, quote};
 
 /// Renders `Change`, dispatching on the activity's schema and table name, and its
 /// `audit_runtime::AuditTrail` implementation for the actor query.
-pub fn render(plans: &[TablePlan<'_>], audit_schema: &str, actor_id_type: &str) -> TokenStream {
+pub fn render(
+    plans: &[TablePlan<'_>],
+    audit_schema: &str,
+    actor_id_type: &str,
+    serde: bool,
+) -> TokenStream {
     let variants: Vec<_> = plans
         .iter()
         .map(|p| {
@@ -39,12 +44,17 @@ pub fn render(plans: &[TablePlan<'_>], audit_schema: &str, actor_id_type: &str) 
         .iter()
         .flat_map(|p| p.names.iter())
         .map(|(s, n)| quote!((#s, #n)));
+    let serde = serde.then(|| {
+        quote! {
+            #[derive(::audit_runtime::codegen::serde::Serialize, ::audit_runtime::codegen::serde::Deserialize)]
+            #[serde(crate = "::audit_runtime::codegen::serde")]
+        }
+    });
     quote! {
         /// A recorded change of any audited table.
         #[allow(clippy::large_enum_variant)]
-        #[derive(Debug, Clone, PartialEq, ::audit_runtime::codegen::serde::Serialize,
-            ::audit_runtime::codegen::serde::Deserialize)]
-        #[serde(crate = "::audit_runtime::codegen::serde")]
+        #[derive(Debug, Clone, PartialEq)]
+        #serde
         pub enum Change {
             #(#defs)*
         }

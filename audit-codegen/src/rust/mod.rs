@@ -3,8 +3,16 @@
 //! For each audited table the code has a row struct (`Article`), a patch of the changed
 //! columns (`ArticlePatch`), a change enum (`ArticleChange`) decoding activity rows, and
 //! the key type (`ArticleKey`) when the table has a primary key; a crate-wide `Change`
-//! enum dispatches on the activity's table. User-defined enums and composites used by
-//! audited columns become Rust enums and structs. See `audit_runtime::types` for the
+//! enum dispatches on the activity's table.
+//!
+//! Compile time: the code per table is kept to what a user's crate must compile for it.
+//! Decoding is table-driven (`audit_runtime::codegen::Fields`: one pass over the JSON
+//! object, one generic parse per column type shared by all tables) rather than serde's
+//! derive, whose expansions made a table cost about seven times more compile time;
+//! serde's derives are opt-in (`RustOptions::serde`).
+//!
+//! User-defined enums and composites used by audited columns become Rust enums and
+//! structs. See `audit_runtime::types` for the
 //! type table.
 //!
 //! The output is a pure function of the [`AuditSpec`]: same spec, same bytes.
@@ -14,7 +22,8 @@
 //! `snake_case`; keywords become raw identifiers (`r#type`) or get a trailing `_`
 //! (`self_`, `Self_`), leading digits a prefix, common accented letters their ASCII
 //! letter and other characters their code point (`日本` → `u65e5_u672c`). The JSON key
-//! stays exact through `#[serde(rename)]`. Two tables, types or columns with one Rust
+//! stays exact: decoding reads the column names of the row's `COLUMNS`, and with
+//! `[rust] serde = true` the derives rename fields to them. Two tables, types or columns with one Rust
 //! name are an [`Error::Generate`] naming both (for tables: set `rust_name`).
 //!
 //! Dates and times use chrono by default; with `time_crate = "time"` the `date`,
@@ -150,6 +159,7 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
         &plans,
         audit_schema,
         actor_id_type,
+        spec.rust.serde,
     ))?);
     warnings.sort();
     warnings.dedup();
@@ -199,7 +209,7 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
                 let mut plan =
                     TablePlan::new(job.audited, job.base.clone(), &mut mapper, &mut scratch)?;
                 plan.names.clone_from(&job.names);
-                unparse(plan.render(&spec.audit_schema))
+                unparse(plan.render(&spec.audit_schema, spec.rust.serde))
             })
             .collect::<Result<Vec<String>>>()
     };

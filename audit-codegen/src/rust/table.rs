@@ -145,9 +145,33 @@ impl<'a> TablePlan<'a> {
             .collect()
     }
 
+    /// The position of each field's column in the row's `COLUMNS`, which lists the
+    /// columns in the order `jsonb` keeps object keys (shorter first, then bytewise), so
+    /// that the runtime finds each key of a recorded row at the next position.
+    fn slots(&self) -> (Vec<usize>, Vec<&Field>) {
+        let mut order: Vec<&Field> = self.fields.iter().collect();
+        order.sort_by(|a, b| {
+            (a.column.len(), a.column.as_bytes()).cmp(&(b.column.len(), b.column.as_bytes()))
+        });
+        let slots = self
+            .fields
+            .iter()
+            .map(|f| {
+                order
+                    .iter()
+                    .position(|o| o.column == f.column)
+                    .expect("every field is in the order")
+            })
+            .collect();
+        (slots, order)
+    }
+
     /// Renders the row struct, patch, change enum and key; `audit_schema` is where the
-    /// table's history lives, for the history queries.
-    pub fn render(&self, audit_schema: &str) -> TokenStream {
+    /// table's history lives, for the history queries. With `serde`, every item derives
+    /// serde's `Serialize` and `Deserialize`; a row whose columns carry attributes from
+    /// the manifest derives them anyway (the attributes are serde's), and is decoded
+    /// through its `Deserialize`.
+    pub fn render(&self, audit_schema: &str, serde: bool) -> TokenStream {
         let table = &self.audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let schema_lit = &table.schema;
@@ -156,16 +180,22 @@ impl<'a> TablePlan<'a> {
         let patch = format_ident!("{}Patch", row.to_string().trim_end_matches('_'));
         let change = format_ident!("{}Change", row.to_string().trim_end_matches('_'));
         let key = format_ident!("{}Key", row.to_string().trim_end_matches('_'));
-        let serde_crate = quote!(#[serde(crate = "::audit_runtime::codegen::serde")]);
-        let derive = |eq: bool, extra: TokenStream| {
+        let rt = quote!(::audit_runtime::codegen);
+        let derive = |eq: bool, extra: TokenStream, serde: bool| {
             let eq = if eq { quote!(Eq,) } else { quote!() };
+            let serde = serde.then(|| {
+                quote! {
+                    #[derive(#rt::serde::Serialize, #rt::serde::Deserialize)]
+                    #[serde(crate = "::audit_runtime::codegen::serde")]
+                }
+            });
             quote! {
-                #[derive(Debug, Clone, #extra PartialEq, #eq ::audit_runtime::codegen::serde::Serialize,
-                    ::audit_runtime::codegen::serde::Deserialize)]
-                #serde_crate
+                #[derive(Debug, Clone, #extra PartialEq, #eq)]
+                #serde
             }
         };
         let all_eq = self.fields.iter().all(|f| f.ty.eq && !f.overridden);
+        let row_serde = serde || self.fields.iter().any(|f| !f.attributes.is_empty());
 
         // The row.
         let row_fields = self.fields.iter().map(|f| {
@@ -177,19 +207,84 @@ impl<'a> TablePlan<'a> {
             );
             let ident = &f.ident;
             let ty = f.row_type();
-            let rename = f.rename();
+            let rename = row_serde.then(|| f.rename());
             let attrs = &f.attributes;
             quote! { #[doc = #doc] #rename #(#attrs)* pub #ident: #ty, }
         });
         let row_doc = format!(" A row of `{qualified}` as recorded in the audit trail.");
-        let row_info = self.column_infos(true);
-        let patch_info = self.column_infos(false);
+        let (slots, order) = self.slots();
+        let columns = order.iter().map(|f| {
+            let name = &f.column;
+            let expected = f.expected();
+            quote!(#rt::Column { name: #name, expected: #expected })
+        });
+        let idents: Vec<&Ident> = self.fields.iter().map(|f| &f.ident).collect();
+        let slots: Vec<proc_macro2::Literal> = slots
+            .into_iter()
+            .map(proc_macro2::Literal::usize_unsuffixed)
+            .collect();
+        // Nullable columns read without a branch (errors are kept for `finish`); NOT NULL
+        // ones (and overridden types, which may be anything) return theirs at once.
+        let row_values: Vec<TokenStream> = self
+            .fields
+            .iter()
+            .zip(&slots)
+            .map(|(f, slot)| {
+                let ident = &f.ident;
+                if f.nullable && !f.overridden {
+                    quote!(#ident: fields.optional(#slot))
+                } else {
+                    quote!(#ident: fields.value(#slot)?)
+                }
+            })
+            .collect();
+        let patch_values = idents
+            .iter()
+            .zip(&slots)
+            .map(|(ident, slot)| quote!(#ident: fields.change(#slot)));
+        // The column-by-column decoder, and for a row with serde attributes the decoder
+        // through its Deserialize, which falls back on it for precise errors.
+        let decode_sig = |name: Ident| {
+            quote! {
+                fn #name(
+                    ctx: #rt::Context<'_>,
+                    part: ::audit_runtime::DataPart,
+                    text: &str,
+                ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError>
+            }
+        };
+        let row_decode = if self.fields.iter().any(|f| !f.attributes.is_empty()) {
+            let columns_sig = decode_sig(format_ident!("decode_columns"));
+            let json_sig = decode_sig(format_ident!("decode_json"));
+            quote! {
+                #[doc = " Decodes a row from JSON text through its `Deserialize` implementation."]
+                #[doc(hidden)]
+                pub #json_sig {
+                    #rt::decode_serde(ctx, part, text, Self::decode_columns)
+                }
+
+                #columns_sig {
+                    let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
+                    fields.finish(Self { #(#row_values),* })
+                }
+            }
+        } else {
+            let json_sig = decode_sig(format_ident!("decode_json"));
+            quote! {
+                #[doc = " Decodes a row from JSON text."]
+                #[doc(hidden)]
+                pub #json_sig {
+                    let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
+                    fields.finish(Self { #(#row_values),* })
+                }
+            }
+        };
+        let patch_sig = decode_sig(format_ident!("decode_json"));
 
         // The patch.
         let patch_fields = self.fields.iter().map(|f| {
             let ident = &f.ident;
             let t = &f.ty.tokens;
-            let rename = f.rename();
             let (ty, with, doc) = if f.nullable && !f.overridden {
                 (
                     quote!(Option<Option<#t>>),
@@ -207,10 +302,16 @@ impl<'a> TablePlan<'a> {
                     format!(" New value of `{}` (`{}`): `None` if unchanged.", f.column, f.sql_type),
                 )
             };
+            let attrs = serde.then(|| {
+                let rename = f.rename();
+                quote! {
+                    #rename
+                    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = #with)]
+                }
+            });
             quote! {
                 #[doc = #doc]
-                #rename
-                #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = #with)]
+                #attrs
                 pub #ident: #ty,
             }
         });
@@ -250,21 +351,30 @@ impl<'a> TablePlan<'a> {
         let change_doc = format!(" One recorded change of `{qualified}`.");
         let family_schemas = self.names.iter().map(|(s, _)| s);
         let family_names = self.names.iter().map(|(_, n)| n);
-        let rt = quote!(::audit_runtime::codegen);
 
-        let key_items = self.render_key(&row, &key, &change, &qualified, &derive, audit_schema);
-        let derive_all = derive(all_eq, quote!());
-        let derive_patch = derive(all_eq, quote!(Default,));
+        let key_items = self.render_key(
+            (&row, &key, &change),
+            &qualified,
+            &|eq, extra| derive(eq, extra, serde),
+            audit_schema,
+            serde,
+        );
+        let derive_row = derive(all_eq, quote!(), row_serde);
+        let derive_patch = derive(all_eq, quote!(Default,), serde);
+        let derive_change = derive(all_eq, quote!(), serde);
+        let change_serde = serde.then(|| quote!(#[serde(rename_all = "snake_case")]));
 
         quote! {
             #[doc = #row_doc]
-            #derive_all
+            #derive_row
             pub struct #row { #(#row_fields)* }
 
             impl #row {
-                #[doc = " The columns of the row, for precise decoding errors."]
+                #[doc = " The columns of the row in `jsonb` key order, for decoding."]
                 #[doc(hidden)]
-                pub const COLUMNS: &'static [#rt::ColumnInfo] = &[#(#row_info),*];
+                pub const COLUMNS: &'static [#rt::Column] = &[#(#columns),*];
+
+                #row_decode
             }
 
             #[doc = #patch_doc]
@@ -272,9 +382,12 @@ impl<'a> TablePlan<'a> {
             pub struct #patch { #(#patch_fields)* }
 
             impl #patch {
-                #[doc = " The columns of the patch, for precise decoding errors."]
+                #[doc = " Decodes a patch from JSON text."]
                 #[doc(hidden)]
-                pub const COLUMNS: &'static [#rt::ColumnInfo] = &[#(#patch_info),*];
+                pub #patch_sig {
+                    let fields = #rt::Fields::parse(ctx, part, text, #row::COLUMNS)?;
+                    fields.finish(Self { #(#patch_values),* })
+                }
 
                 /// Writes the changed values into `row`, turning the old row into the new one.
                 pub fn apply(&self, row: &mut #row) {
@@ -289,8 +402,8 @@ impl<'a> TablePlan<'a> {
 
             #[doc = #change_doc]
             #[allow(clippy::large_enum_variant)]
-            #derive_all
-            #[serde(rename_all = "snake_case")]
+            #derive_change
+            #change_serde
             pub enum #change {
                 /// A row was inserted.
                 Insert {
@@ -332,14 +445,14 @@ impl<'a> TablePlan<'a> {
                     let new = ::audit_runtime::DataPart::ChangedData;
                     match verb {
                         "insert" => Ok(Self::Insert {
-                            new: #rt::decode(ctx, new, #rt::required(ctx, verb, new, changed_data)?, #row::COLUMNS, true)?,
+                            new: #row::decode_json(ctx, new, #rt::required(ctx, verb, new, changed_data)?)?,
                         }),
                         "update" => Ok(Self::Update {
-                            old: #rt::decode(ctx, old, #rt::required(ctx, verb, old, old_data)?, #row::COLUMNS, true)?,
-                            changed: #rt::decode(ctx, new, #rt::required(ctx, verb, new, changed_data)?, #patch::COLUMNS, false)?,
+                            old: #row::decode_json(ctx, old, #rt::required(ctx, verb, old, old_data)?)?,
+                            changed: #patch::decode_json(ctx, new, #rt::required(ctx, verb, new, changed_data)?)?,
                         }),
                         "delete" => Ok(Self::Delete {
-                            old: #rt::decode(ctx, old, #rt::required(ctx, verb, old, old_data)?, #row::COLUMNS, true)?,
+                            old: #row::decode_json(ctx, old, #rt::required(ctx, verb, old, old_data)?)?,
                         }),
                         #truncate_arm
                         _ => Err(#rt::unexpected_verb(ctx, verb)),
@@ -398,39 +511,14 @@ impl<'a> TablePlan<'a> {
         }
     }
 
-    fn column_infos(&self, full: bool) -> Vec<TokenStream> {
-        self.fields
-            .iter()
-            .map(|f| {
-                let name = &f.column;
-                let expected = f.expected();
-                let required = full && !f.nullable;
-                let ty = if full || !f.nullable || f.overridden {
-                    f.row_type()
-                } else {
-                    let t = &f.ty.tokens;
-                    quote!(Option<#t>)
-                };
-                quote! {
-                    ::audit_runtime::codegen::ColumnInfo {
-                        name: #name,
-                        expected: #expected,
-                        required: #required,
-                        check: ::audit_runtime::codegen::check::<#ty>,
-                    }
-                }
-            })
-            .collect()
-    }
-
+    /// Renders the key items; `(row, key, change)` are the table's type names.
     fn render_key(
         &self,
-        row: &Ident,
-        key: &Ident,
-        change: &Ident,
+        (row, key, change): (&Ident, &Ident, &Ident),
         qualified: &str,
         derive: &dyn Fn(bool, TokenStream) -> TokenStream,
         audit_schema: &str,
+        serde: bool,
     ) -> TokenStream {
         let Some(fields) = self.key_fields() else {
             return quote!();
@@ -450,7 +538,7 @@ impl<'a> TablePlan<'a> {
             let doc = format!(" Key column `{}` (`{}`).", f.column, f.sql_type);
             let ident = &f.ident;
             let ty = f.row_type();
-            let rename = f.rename();
+            let rename = serde.then(|| f.rename());
             quote! { #[doc = #doc] #rename pub #ident: #ty, }
         });
         let expected = fields
