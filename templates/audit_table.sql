@@ -195,8 +195,8 @@ BEGIN
         v_ignored := pg_catalog.set_config({{ setting_unpaired }}, '', true);
         IF (SELECT pg_catalog.count(*) FROM old_rows) OPERATOR(pg_catalog.<>) (SELECT pg_catalog.count(*) FROM new_rows)
            OR EXISTS (
-               SELECT FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
-                 JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+               SELECT FROM {{ old_by_position }} AS o
+                 JOIN {{ new_by_position }} AS n USING ({{ position }})
                 WHERE (NOT EXISTS (SELECT FROM new_rows AS m WHERE {{ old_partner }}))
                       IS DISTINCT FROM (NOT EXISTS (SELECT FROM old_rows AS m WHERE {{ new_partner }}))) THEN
             RAISE EXCEPTION 'the audit trail cannot pair the old and new rows of this UPDATE of %', {{ table_label }}
@@ -210,8 +210,8 @@ BEGIN
                {{ update_old_row }},
                {{ update_changed }},
                (SELECT {{ transaction_for_context }}(v_context))
-          FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
-          JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+          FROM {{ old_by_position }} AS o
+          JOIN {{ new_by_position }} AS n USING ({{ position }})
          WHERE NOT EXISTS (SELECT FROM new_rows AS m WHERE {{ old_partner }});
     END IF;
     RETURN NULL;
@@ -295,8 +295,8 @@ BEGIN
            {{ update_old_row }},
            {{ update_changed }},
            (SELECT {{ transaction_for_context }}(v_context))
-      FROM (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM old_rows) AS o
-      JOIN (SELECT pg_catalog.row_number() OVER () AS {{ position }}, * FROM new_rows) AS n USING ({{ position }})
+      FROM {{ old_by_position }} AS o
+      JOIN {{ new_by_position }} AS n USING ({{ position }})
      WHERE {{ update_any_changed }};
     RETURN NULL;
 END

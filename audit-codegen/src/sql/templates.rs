@@ -247,6 +247,10 @@ struct TableTemplate {
     flag_unpaired: String,
     /// The name of the row-position column, one no column of the table has.
     position: String,
+    /// `old_rows` with each row's position in it, in `position`.
+    old_by_position: String,
+    /// `new_rows` with each row's position in it, in `position`.
+    new_by_position: String,
     /// `m` (a new row) has the key of `o`.
     old_partner: String,
     /// `m` (an old row) has the key of `n`.
@@ -365,6 +369,8 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
             "pg_catalog.set_config({setting_unpaired}, 'pending', true) IS NULL"
         ),
         setting_unpaired,
+        old_by_position: by_position("old_rows", &position),
+        new_by_position: by_position("new_rows", &position),
         position: sql_ident(&position),
         old_partner: join_on("m", "o"),
         new_partner: join_on("n", "m"),
@@ -402,6 +408,15 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         table_label: sql_literal(&format!("{}.{}", table.schema, table.name)),
         objects,
     })
+}
+
+/// A transition table with each row's position in it (PostgreSQL adds an updated row to
+/// the old and the new transition table together, so equal positions are one row).
+fn by_position(transition_table: &str, position: &str) -> String {
+    format!(
+        "(SELECT pg_catalog.row_number() OVER () AS {}, * FROM {transition_table})",
+        sql_ident(position)
+    )
 }
 
 /// Dropping one table's auditing (`templates/audit_unaudit_table.sql`).
