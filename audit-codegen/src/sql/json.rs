@@ -2,7 +2,9 @@
 //!
 //! Everything is computed from the column list known at build time: no catalog lookups,
 //! no generic JSON diff at run time. Every function and operator is schema-qualified so
-//! a caller's `search_path` can never redirect them (see the module docs of `sql`).
+//! a caller's `search_path` can never redirect them (see the module docs of `sql`), except
+//! the `=` of `IS DISTINCT FROM`, which cannot be qualified: the functions comparing
+//! columns pin `search_path` to `pg_catalog, pg_temp` instead.
 
 use crate::ident::{sql_ident, sql_literal};
 use crate::model::{Column, Schema, TypeRef};
@@ -10,9 +12,9 @@ use crate::model::{Column, Schema, TypeRef};
 /// `jsonb_build_object` takes at most 100 arguments (`FUNC_MAX_ARGS`): 50 pairs.
 const MAX_PAIRS_PER_CALL: usize = 50;
 
-/// Record-image equality: binary-identical values, NULL-safe, defined for every type
+/// Record-image inequality: binary-different values, NULL-safe, defined for every type
 /// (even `json`, which has no `=`), and it sees `citext` case changes and `1.0` → `1.00`.
-const IMAGE_EQ: &str = "OPERATOR(pg_catalog.*=)";
+const IMAGE_NE: &str = "OPERATOR(pg_catalog.*<>)";
 
 /// Whether a column holds a `timestamp with time zone` (directly or through a domain),
 /// whose JSON must not depend on the writing session's TimeZone.
@@ -174,9 +176,15 @@ fn is_string(type_name: &str) -> bool {
     type_name == "text" || type_name.starts_with("character varying")
 }
 
-/// A condition that is TRUE when `column` holds the same value in `new` and `old`, and
-/// FALSE or NULL when it changed (value, or NULL-ness).
-fn unchanged(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
+/// A condition that is TRUE when `column` differs between `new` and `old` (value or
+/// NULL-ness), FALSE otherwise (never NULL).
+///
+/// `IS DISTINCT FROM` takes the `=` operator of the search path; the functions that use
+/// it pin `search_path` to `pg_catalog, pg_temp`, so no other schema's `=` is ever
+/// found. It is one step for the executor to prepare, where the NULL-safe spelling with
+/// a qualified operator (`a OPERATOR(pg_catalog.=) b OR (a IS NULL AND b IS NULL)`) is
+/// five: a single-row UPDATE prepares every comparison of its statement anew.
+fn differs(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
     if has_binary_equality(schema, &column.type_name) {
         let collate = if is_string(&column.type_name) {
             " COLLATE pg_catalog.\"C\""
@@ -184,13 +192,10 @@ fn unchanged(schema: &Schema, column: &Column, new: &str, old: &str) -> String {
             ""
         };
         let (new, old) = (field(new, &column.name), field(old, &column.name));
-        format!(
-            "({new} OPERATOR(pg_catalog.=) {old}{collate} \
-             OR ({new} IS NULL AND {old} IS NULL))"
-        )
+        format!("{new} IS DISTINCT FROM {old}{collate}")
     } else {
         format!(
-            "{} {IMAGE_EQ} {}",
+            "{} {IMAGE_NE} {}",
             row_of(&[column], new),
             row_of(&[column], old)
         )
@@ -211,24 +216,29 @@ pub(crate) fn any_changed(
         .partition(|c| has_binary_equality(schema, &c.type_name));
     let mut conditions: Vec<String> = simple
         .iter()
-        .map(|c| unchanged(schema, c, new, old))
+        .map(|c| differs(schema, c, new, old))
         .collect();
     if !other.is_empty() {
         conditions.push(format!(
-            "{} {IMAGE_EQ} {}",
+            "{} {IMAGE_NE} {}",
             row_of(&other, new),
             row_of(&other, old)
         ));
     }
+    if conditions.is_empty() {
+        return "false".to_owned();
+    }
     format!(
-        "(\n{indent}    {}\n{indent}) IS NOT TRUE",
-        conditions.join(&format!("\n{indent}    AND "))
+        "(\n{indent}    {}\n{indent})",
+        conditions.join(&format!("\n{indent}    OR "))
     )
 }
 
-/// `changed_data`: the new values of the columns that changed. Built as the full new
-/// row minus the keys of unchanged columns: one object and one delete, instead of one
-/// concatenation per column.
+/// `changed_data`: the new values of the columns that changed, as the concatenation of
+/// one small object per changed column (an empty one for each unchanged column). Only
+/// changed values are turned into JSON: a typical UPDATE changes a column or two of many,
+/// and building the whole new row to delete most of it again cost more than the rest of
+/// the statement's audit row.
 pub(crate) fn changed_object(
     schema: &Schema,
     columns: &[&Column],
@@ -236,20 +246,23 @@ pub(crate) fn changed_object(
     old: &str,
     indent: &str,
 ) -> String {
-    let unchanged: Vec<String> = columns
+    let parts: Vec<String> = columns
         .iter()
         .map(|c| {
             format!(
-                "{indent}    CASE WHEN {} THEN {} END",
-                unchanged(schema, c, new, old),
-                sql_literal(&c.name)
+                "CASE WHEN {} THEN pg_catalog.jsonb_build_object({}, {}) ELSE '{{}}'::pg_catalog.jsonb END",
+                differs(schema, c, new, old),
+                sql_literal(&c.name),
+                value(schema, c, new)
             )
         })
         .collect();
+    if parts.is_empty() {
+        return "'{}'::pg_catalog.jsonb".to_owned();
+    }
     format!(
-        "{} OPERATOR(pg_catalog.-) ARRAY[\n{}\n{indent}]::pg_catalog.text[]",
-        row_object(schema, columns, new, indent),
-        unchanged.join(",\n")
+        "(\n{indent}    {}\n{indent})",
+        parts.join(&format!("\n{indent}    OPERATOR(pg_catalog.||) "))
     )
 }
 
@@ -323,10 +336,17 @@ mod tests {
         let condition = any_changed(&schema, &[&a, &t, &j, &k], "n", "o", "");
         assert_eq!(
             condition,
-            "(\n    (n.\"a\" OPERATOR(pg_catalog.=) o.\"a\" OR (n.\"a\" IS NULL AND o.\"a\" IS NULL))\n    \
-             AND (n.\"t\" OPERATOR(pg_catalog.=) o.\"t\" COLLATE pg_catalog.\"C\" OR (n.\"t\" IS NULL AND o.\"t\" IS NULL))\n    \
-             AND ROW(n.\"j\", n.\"k\")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o.\"j\", o.\"k\")::pg_catalog.record\n\
-             ) IS NOT TRUE"
+            "(\n    n.\"a\" IS DISTINCT FROM o.\"a\"\n    \
+             OR n.\"t\" IS DISTINCT FROM o.\"t\" COLLATE pg_catalog.\"C\"\n    \
+             OR ROW(n.\"j\", n.\"k\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o.\"j\", o.\"k\")::pg_catalog.record\n\
+             )"
+        );
+        let changed = changed_object(&schema, &[&a, &k], "n", "o", "");
+        assert_eq!(
+            changed,
+            "(\n    CASE WHEN n.\"a\" IS DISTINCT FROM o.\"a\" THEN pg_catalog.jsonb_build_object('a', n.\"a\") ELSE '{}'::pg_catalog.jsonb END\n    \
+             OPERATOR(pg_catalog.||) CASE WHEN ROW(n.\"k\")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o.\"k\")::pg_catalog.record THEN pg_catalog.jsonb_build_object('k', n.\"k\") ELSE '{}'::pg_catalog.jsonb END\n\
+             )"
         );
     }
 }

@@ -102,6 +102,8 @@ CREATE TRIGGER "audit_insert"
 -- SET jit = off: the planner has no statistics on transition tables and estimates
 --   their join at 100 times its real size (2,000,000 rows for a 20,000-row UPDATE),
 --   which crosses jit_above_cost; compiling then took 75 ms of a 600 ms statement.
+-- SET search_path = pg_catalog, pg_temp: columns are compared with IS DISTINCT FROM,
+--   whose `=` cannot be schema-qualified; no other schema's operator may ever be found.
 -- Each setting costs about 0.5 us per call (saved and restored); set_config() inside
 -- the body cost 35-40 us.
 CREATE OR REPLACE FUNCTION "audit"."public.comment:update"() RETURNS trigger
@@ -109,6 +111,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET enable_nestloop = off
 SET enable_seqscan = off
 SET jit = off
+SET search_path = pg_catalog, pg_temp
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -152,30 +155,24 @@ BEGIN
                    'body', o."body",
                    'created_at', pg_catalog.timezone('UTC', o."created_at")
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'article_id', n."article_id",
-                   'author_id', n."author_id",
-                   'body', n."body",
-                   'created_at', pg_catalog.timezone('UTC', n."created_at")
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL)) THEN 'author_id' END,
-                   CASE WHEN (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL)) THEN 'body' END,
-                   CASE WHEN (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL)) THEN 'created_at' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."author_id" IS DISTINCT FROM o."author_id" THEN pg_catalog.jsonb_build_object('author_id', n."author_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('body', n."body") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."created_at" IS DISTINCT FROM o."created_at" THEN pg_catalog.jsonb_build_object('created_at', pg_catalog.timezone('UTC', n."created_at")) ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
          WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL))
-                 AND (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL))
-                 AND (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL))
-                 AND (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL))
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."article_id" IS DISTINCT FROM o."article_id"
+                 OR n."author_id" IS DISTINCT FROM o."author_id"
+                 OR n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C"
+                 OR n."created_at" IS DISTINCT FROM o."created_at"
+             )
                END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
@@ -191,19 +188,13 @@ BEGIN
                    'body', o."body",
                    'created_at', pg_catalog.timezone('UTC', o."created_at")
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'article_id', n."article_id",
-                   'author_id', n."author_id",
-                   'body', n."body",
-                   'created_at', pg_catalog.timezone('UTC', n."created_at")
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL)) THEN 'author_id' END,
-                   CASE WHEN (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL)) THEN 'body' END,
-                   CASE WHEN (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL)) THEN 'created_at' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."author_id" IS DISTINCT FROM o."author_id" THEN pg_catalog.jsonb_build_object('author_id', n."author_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('body', n."body") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."created_at" IS DISTINCT FROM o."created_at" THEN pg_catalog.jsonb_build_object('created_at', pg_catalog.timezone('UTC', n."created_at")) ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
@@ -216,12 +207,12 @@ BEGIN
                           AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
                    AND pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL))
-                 AND (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL))
-                 AND (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL))
-                 AND (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL))
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."article_id" IS DISTINCT FROM o."article_id"
+                 OR n."author_id" IS DISTINCT FROM o."author_id"
+                 OR n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C"
+                 OR n."created_at" IS DISTINCT FROM o."created_at"
+             )
                    AND NOT EXISTS (
                        SELECT FROM "audit"."key_change" AS k
                         WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
@@ -248,19 +239,13 @@ BEGIN
                    'body', o."body",
                    'created_at', pg_catalog.timezone('UTC', o."created_at")
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'article_id', n."article_id",
-                   'author_id', n."author_id",
-                   'body', n."body",
-                   'created_at', pg_catalog.timezone('UTC', n."created_at")
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL)) THEN 'author_id' END,
-                   CASE WHEN (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL)) THEN 'body' END,
-                   CASE WHEN (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL)) THEN 'created_at' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."author_id" IS DISTINCT FROM o."author_id" THEN pg_catalog.jsonb_build_object('author_id', n."author_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('body', n."body") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."created_at" IS DISTINCT FROM o."created_at" THEN pg_catalog.jsonb_build_object('created_at', pg_catalog.timezone('UTC', n."created_at")) ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM "audit"."key_change" AS k
           JOIN old_rows AS o ON k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id")
@@ -305,19 +290,13 @@ BEGIN
                    'body', o."body",
                    'created_at', pg_catalog.timezone('UTC', o."created_at")
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'article_id', n."article_id",
-                   'author_id', n."author_id",
-                   'body', n."body",
-                   'created_at', pg_catalog.timezone('UTC', n."created_at")
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."author_id" OPERATOR(pg_catalog.=) o."author_id" OR (n."author_id" IS NULL AND o."author_id" IS NULL)) THEN 'author_id' END,
-                   CASE WHEN (n."body" OPERATOR(pg_catalog.=) o."body" COLLATE pg_catalog."C" OR (n."body" IS NULL AND o."body" IS NULL)) THEN 'body' END,
-                   CASE WHEN (n."created_at" OPERATOR(pg_catalog.=) o."created_at" OR (n."created_at" IS NULL AND o."created_at" IS NULL)) THEN 'created_at' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."author_id" IS DISTINCT FROM o."author_id" THEN pg_catalog.jsonb_build_object('author_id', n."author_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."body" IS DISTINCT FROM o."body" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('body', n."body") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."created_at" IS DISTINCT FROM o."created_at" THEN pg_catalog.jsonb_build_object('created_at', pg_catalog.timezone('UTC', n."created_at")) ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
           JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")

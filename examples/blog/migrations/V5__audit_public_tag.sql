@@ -99,6 +99,8 @@ CREATE TRIGGER "audit_insert"
 -- SET jit = off: the planner has no statistics on transition tables and estimates
 --   their join at 100 times its real size (2,000,000 rows for a 20,000-row UPDATE),
 --   which crosses jit_above_cost; compiling then took 75 ms of a 600 ms statement.
+-- SET search_path = pg_catalog, pg_temp: columns are compared with IS DISTINCT FROM,
+--   whose `=` cannot be schema-qualified; no other schema's operator may ever be found.
 -- Each setting costs about 0.5 us per call (saved and restored); set_config() inside
 -- the body cost 35-40 us.
 CREATE OR REPLACE FUNCTION "audit"."public.tag:update"() RETURNS trigger
@@ -106,6 +108,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET enable_nestloop = off
 SET enable_seqscan = off
 SET jit = off
+SET search_path = pg_catalog, pg_temp
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -146,21 +149,18 @@ BEGIN
                    'article_id', o."article_id",
                    'name', o."name"
                ),
-               pg_catalog.jsonb_build_object(
-                   'article_id', n."article_id",
-                   'name', n."name"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."article_id" OPERATOR(pg_catalog.=) o."article_id" AND n."name" OPERATOR(pg_catalog.=) o."name"
          WHERE CASE WHEN n."article_id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL))
-                 AND (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL))
-             ) IS NOT TRUE
+                 n."article_id" IS DISTINCT FROM o."article_id"
+                 OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
+             )
                END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
@@ -173,13 +173,10 @@ BEGIN
                    'article_id', o."article_id",
                    'name', o."name"
                ),
-               pg_catalog.jsonb_build_object(
-                   'article_id', n."article_id",
-                   'name', n."name"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."article_id" OPERATOR(pg_catalog.=) o."article_id" AND n."name" OPERATOR(pg_catalog.=) o."name"
@@ -192,9 +189,9 @@ BEGIN
                           AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_array(o."article_id", o."name"))
                    AND pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL))
-                 AND (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL))
-             ) IS NOT TRUE
+                 n."article_id" IS DISTINCT FROM o."article_id"
+                 OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
+             )
                    AND NOT EXISTS (
                        SELECT FROM "audit"."key_change" AS k
                         WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
@@ -218,13 +215,10 @@ BEGIN
                    'article_id', o."article_id",
                    'name', o."name"
                ),
-               pg_catalog.jsonb_build_object(
-                   'article_id', n."article_id",
-                   'name', n."name"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM "audit"."key_change" AS k
           JOIN old_rows AS o ON k."old_key" OPERATOR(pg_catalog.=) pg_catalog.jsonb_build_array(o."article_id", o."name")
@@ -266,13 +260,10 @@ BEGIN
                    'article_id', o."article_id",
                    'name', o."name"
                ),
-               pg_catalog.jsonb_build_object(
-                   'article_id', n."article_id",
-                   'name', n."name"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."article_id" OPERATOR(pg_catalog.=) o."article_id" OR (n."article_id" IS NULL AND o."article_id" IS NULL)) THEN 'article_id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."article_id" IS DISTINCT FROM o."article_id" THEN pg_catalog.jsonb_build_object('article_id', n."article_id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
           JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")

@@ -100,6 +100,8 @@ CREATE TRIGGER "audit_insert"
 -- SET jit = off: the planner has no statistics on transition tables and estimates
 --   their join at 100 times its real size (2,000,000 rows for a 20,000-row UPDATE),
 --   which crosses jit_above_cost; compiling then took 75 ms of a 600 ms statement.
+-- SET search_path = pg_catalog, pg_temp: columns are compared with IS DISTINCT FROM,
+--   whose `=` cannot be schema-qualified; no other schema's operator may ever be found.
 -- Each setting costs about 0.5 us per call (saved and restored); set_config() inside
 -- the body cost 35-40 us.
 CREATE OR REPLACE FUNCTION "audit"."public.users:update"() RETURNS trigger
@@ -107,6 +109,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET enable_nestloop = off
 SET enable_seqscan = off
 SET jit = off
+SET search_path = pg_catalog, pg_temp
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -148,24 +151,20 @@ BEGIN
                    'name', o."name",
                    'email', o."email"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'name', n."name",
-                   'email', n."email"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END,
-                   CASE WHEN (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL)) THEN 'email' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
          WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL))
-                 AND (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL))
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
+                 OR n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C"
+             )
                END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
@@ -179,15 +178,11 @@ BEGIN
                    'name', o."name",
                    'email', o."email"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'name', n."name",
-                   'email', n."email"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END,
-                   CASE WHEN (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL)) THEN 'email' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
@@ -200,10 +195,10 @@ BEGIN
                           AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
                    AND pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL))
-                 AND (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL))
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
+                 OR n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C"
+             )
                    AND NOT EXISTS (
                        SELECT FROM "audit"."key_change" AS k
                         WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
@@ -228,15 +223,11 @@ BEGIN
                    'name', o."name",
                    'email', o."email"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'name', n."name",
-                   'email', n."email"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END,
-                   CASE WHEN (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL)) THEN 'email' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM "audit"."key_change" AS k
           JOIN old_rows AS o ON k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id")
@@ -279,15 +270,11 @@ BEGIN
                    'name', o."name",
                    'email', o."email"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'name', n."name",
-                   'email', n."email"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."name" OPERATOR(pg_catalog.=) o."name" COLLATE pg_catalog."C" OR (n."name" IS NULL AND o."name" IS NULL)) THEN 'name' END,
-                   CASE WHEN (n."email" OPERATOR(pg_catalog.=) o."email" COLLATE pg_catalog."C" OR (n."email" IS NULL AND o."email" IS NULL)) THEN 'email' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
           JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")

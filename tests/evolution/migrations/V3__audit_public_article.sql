@@ -103,6 +103,8 @@ CREATE TRIGGER "audit_insert"
 -- SET jit = off: the planner has no statistics on transition tables and estimates
 --   their join at 100 times its real size (2,000,000 rows for a 20,000-row UPDATE),
 --   which crosses jit_above_cost; compiling then took 75 ms of a 600 ms statement.
+-- SET search_path = pg_catalog, pg_temp: columns are compared with IS DISTINCT FROM,
+--   whose `=` cannot be schema-qualified; no other schema's operator may ever be found.
 -- Each setting costs about 0.5 us per call (saved and restored); set_config() inside
 -- the body cost 35-40 us.
 CREATE OR REPLACE FUNCTION "audit"."public.article:update"() RETURNS trigger
@@ -110,6 +112,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET enable_nestloop = off
 SET enable_seqscan = off
 SET jit = off
+SET search_path = pg_catalog, pg_temp
 AS $function$
 #variable_conflict use_variable
 DECLARE
@@ -154,33 +157,26 @@ BEGIN
                    'secret', o."secret",
                    'status', o."status"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'title', n."title",
-                   'views', n."views",
-                   'legacy', n."legacy",
-                   'secret', n."secret",
-                   'status', n."status"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL)) THEN 'title' END,
-                   CASE WHEN (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL)) THEN 'views' END,
-                   CASE WHEN (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL)) THEN 'legacy' END,
-                   CASE WHEN (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL)) THEN 'secret' END,
-                   CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record THEN 'status' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
          WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL))
-                 AND (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL))
-                 AND (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL))
-                 AND (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL))
-                 AND ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
+                 OR n."views" IS DISTINCT FROM o."views"
+                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
+                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
+                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
+             )
                END;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
@@ -197,21 +193,14 @@ BEGIN
                    'secret', o."secret",
                    'status', o."status"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'title', n."title",
-                   'views', n."views",
-                   'legacy', n."legacy",
-                   'secret', n."secret",
-                   'status', n."status"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL)) THEN 'title' END,
-                   CASE WHEN (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL)) THEN 'views' END,
-                   CASE WHEN (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL)) THEN 'legacy' END,
-                   CASE WHEN (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL)) THEN 'secret' END,
-                   CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record THEN 'status' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
@@ -224,13 +213,13 @@ BEGIN
                           AND k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id"))
                    AND pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
                ELSE (
-                 (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL))
-                 AND (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL))
-                 AND (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL))
-                 AND (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL))
-                 AND (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL))
-                 AND ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record
-             ) IS NOT TRUE
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
+                 OR n."views" IS DISTINCT FROM o."views"
+                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
+                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
+                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
+             )
                    AND NOT EXISTS (
                        SELECT FROM "audit"."key_change" AS k
                         WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
@@ -258,21 +247,14 @@ BEGIN
                    'secret', o."secret",
                    'status', o."status"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'title', n."title",
-                   'views', n."views",
-                   'legacy', n."legacy",
-                   'secret', n."secret",
-                   'status', n."status"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL)) THEN 'title' END,
-                   CASE WHEN (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL)) THEN 'views' END,
-                   CASE WHEN (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL)) THEN 'legacy' END,
-                   CASE WHEN (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL)) THEN 'secret' END,
-                   CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record THEN 'status' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM "audit"."key_change" AS k
           JOIN old_rows AS o ON k."old_key" OPERATOR(pg_catalog.=) pg_catalog.to_jsonb(o."id")
@@ -318,21 +300,14 @@ BEGIN
                    'secret', o."secret",
                    'status', o."status"
                ),
-               pg_catalog.jsonb_build_object(
-                   'id', n."id",
-                   'title', n."title",
-                   'views', n."views",
-                   'legacy', n."legacy",
-                   'secret', n."secret",
-                   'status', n."status"
-               ) OPERATOR(pg_catalog.-) ARRAY[
-                   CASE WHEN (n."id" OPERATOR(pg_catalog.=) o."id" OR (n."id" IS NULL AND o."id" IS NULL)) THEN 'id' END,
-                   CASE WHEN (n."title" OPERATOR(pg_catalog.=) o."title" COLLATE pg_catalog."C" OR (n."title" IS NULL AND o."title" IS NULL)) THEN 'title' END,
-                   CASE WHEN (n."views" OPERATOR(pg_catalog.=) o."views" OR (n."views" IS NULL AND o."views" IS NULL)) THEN 'views' END,
-                   CASE WHEN (n."legacy" OPERATOR(pg_catalog.=) o."legacy" COLLATE pg_catalog."C" OR (n."legacy" IS NULL AND o."legacy" IS NULL)) THEN 'legacy' END,
-                   CASE WHEN (n."secret" OPERATOR(pg_catalog.=) o."secret" COLLATE pg_catalog."C" OR (n."secret" IS NULL AND o."secret" IS NULL)) THEN 'secret' END,
-                   CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*=) ROW(o."status")::pg_catalog.record THEN 'status' END
-               ]::pg_catalog.text[],
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               ),
                (SELECT "audit"."transaction_for_context"(v_context))
           FROM (SELECT pg_catalog.row_number() OVER () AS "position", * FROM old_rows) AS o
           JOIN (SELECT pg_catalog.row_number() OVER () AS "position", * FROM new_rows) AS n USING ("position")
