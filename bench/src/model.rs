@@ -178,8 +178,11 @@ pub struct BulkCell {
     pub connection: Connection,
     /// How the table is audited.
     pub variant: Variant,
-    /// Wall time of each round: the statement and its commit.
+    /// Wall time of each round: the statement and its commit (for a round cancelled by
+    /// the statement timeout, the timeout: a lower bound).
     pub times: Vec<Duration>,
+    /// Rounds cancelled by the statement timeout.
+    pub cancelled: usize,
 }
 
 /// Timings of code generation for a synthetic schema.
@@ -306,6 +309,8 @@ pub struct Report {
     pub bulk_rows: u64,
     /// Bulk cells.
     pub bulk: Vec<BulkCell>,
+    /// The statement timeout of the bulk statements.
+    pub bulk_timeout: Duration,
     /// Code generation timings, or why they are missing.
     pub codegen: Option<Result<CodegenTimes, String>>,
     /// Compile time, or why it is missing (`None`: not requested).

@@ -206,8 +206,11 @@ fn bulk(out: &mut String, report: &Report) {
          on a new connection. *Pooled*: on a long-lived connection that ran single-row \
          INSERT, UPDATE and DELETE statements on the same table just before, so every \
          plan the audit functions keep was made for one row, as on a pooled connection. \
-         *x / ours* is the time of x over that of ours: how many times faster ours is.\n",
-        report.bulk_rows
+         *x / ours* is the time of x over that of ours: how many times faster ours is. \
+         A statement still running after {} s is cancelled and its time shown as \
+         *≥* that (a lower bound; the Notes list it).\n",
+        report.bulk_rows,
+        report.bulk_timeout.as_secs()
     );
     let _ = writeln!(
         out,
@@ -221,6 +224,13 @@ fn bulk(out: &mut String, report: &Report) {
     for verb in Verb::ALL {
         for connection in Connection::ALL {
             let ms = |v| targets::bulk_ms(report, verb, connection, v);
+            // A median that includes a cancelled round is a lower bound.
+            let time = |v| {
+                let cancelled = report
+                    .bulk_cell(verb, connection, v)
+                    .is_some_and(|c| c.cancelled > 0);
+                format!("{}{}", if cancelled { "≥ " } else { "" }, fmt(ms(v), 1))
+            };
             let speedup = |v| targets::bulk_speedup(report, verb, connection, v);
             let div = |a: Option<f64>, b: Option<f64>| a.zip(b).map(|(a, b)| a / b);
             let vs_floor = div(ms(Variant::Ours), ms(Variant::Floor));
@@ -231,12 +241,12 @@ fn bulk(out: &mut String, report: &Report) {
                 "| {verb} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} \
                  | {} |",
                 connection.label(),
-                fmt(ms(Variant::None), 1),
-                fmt(ms(Variant::Ours), 1),
-                fmt(ms(Variant::Generic), 1),
-                fmt(ms(Variant::Hstore), 1),
-                fmt(ms(Variant::Statement), 1),
-                fmt(ms(Variant::Floor), 1),
+                time(Variant::None),
+                time(Variant::Ours),
+                time(Variant::Generic),
+                time(Variant::Hstore),
+                time(Variant::Statement),
+                time(Variant::Floor),
                 ratio(div(ms(Variant::Ours), ms(Variant::None))),
                 ratio(vs_floor),
                 check_at_most(vs_floor, Some(targets::MAX_BULK_VS_FLOOR)),
