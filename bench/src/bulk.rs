@@ -7,6 +7,7 @@ use crate::model::{BulkCell, Connection, Variant, Verb};
 use crate::options::Options;
 use crate::workload::{bulk_statement, warm_up_statements};
 use audit_tests::connect;
+use postgres::error::SqlState;
 use std::time::{Duration, Instant};
 
 /// Runs every bulk cell `options.rounds` times (at least three: they are short).
@@ -31,12 +32,19 @@ pub fn run(
                     connection,
                     variant,
                     times: Vec::new(),
+                    cancelled: 0,
                 })
                 .collect();
             for round in 0..rounds {
                 for i in 0..scenario.len() {
                     let cell = &mut scenario[(i + round) % variants.len()];
-                    let time = measure(db, options, cell, notes)?;
+                    let time = match measure(db, options, cell, notes)? {
+                        Some(time) => time,
+                        None => {
+                            cell.cancelled += 1;
+                            timeout(options)
+                        }
+                    };
                     cell.times.push(time);
                 }
                 eprintln!(
@@ -61,7 +69,15 @@ pub fn run(
     Ok(cells)
 }
 
-/// Times one bulk statement with its commit on freshly reset data.
+/// How long a bulk statement may run before it is cancelled (`statement_timeout`):
+/// a plan made for one row can make a statement quadratic in its rows, and a run must
+/// not wait hours for it. The legitimate statements take well under a second.
+pub fn timeout(options: &Options) -> Duration {
+    Duration::from_secs(if options.quick { 5 } else { 30 })
+}
+
+/// Times one bulk statement with its commit on freshly reset data; `None` when the
+/// statement timeout ([`timeout`]) cancelled it (a note says so).
 ///
 /// Fresh: on a new connection. Pooled: on the harness's long-lived connection, right
 /// after single-row statements of every kind on the same table; the reset before them
@@ -72,7 +88,7 @@ pub fn measure(
     options: &Options,
     cell: &BulkCell,
     notes: &mut Vec<String>,
-) -> Result<Duration, String> {
+) -> Result<Option<Duration>, String> {
     let (verb, variant) = (cell.verb, cell.variant);
     db.reset(variant)?;
     let sql = bulk_statement(verb, variant, options.bulk_rows, options.table_rows);
@@ -90,12 +106,30 @@ pub fn measure(
         }
     };
     let before = activity_rows(crate::database::recorded(client, variant)?);
-    // One simple-protocol message: the statement and the commit, no extra round trip.
+    // One simple-protocol message: the statement and the commit, no extra round trip
+    // (the timeout is set for this transaction only, in the same message).
+    let timeout = timeout(options);
     let started = Instant::now();
-    client
-        .batch_execute(&format!("BEGIN;\n{sql};\nCOMMIT;"))
-        .map_err(db_err)?;
+    let result = client.batch_execute(&format!(
+        "BEGIN;\nSET LOCAL statement_timeout = {};\n{sql};\nCOMMIT;",
+        timeout.as_millis()
+    ));
     let elapsed = started.elapsed();
+    match result {
+        Ok(()) => {}
+        Err(e) if e.code() == Some(&SqlState::QUERY_CANCELED) => {
+            client.batch_execute("ROLLBACK").map_err(db_err)?;
+            notes.push(format!(
+                "bulk {verb} {} ({} connection): cancelled by the statement timeout after \
+                 {} s; its time is reported as the timeout, a lower bound",
+                variant.label(),
+                cell.connection.label(),
+                timeout.as_secs()
+            ));
+            return Ok(None);
+        }
+        Err(e) => return Err(db_err(e)),
+    }
     if let Some(rows) = crate::database::recorded(client, variant)?.map(|(rows, _)| rows - before)
         && rows != options.bulk_rows as i64
     {
@@ -106,7 +140,7 @@ pub fn measure(
             options.bulk_rows
         ));
     }
-    Ok(elapsed)
+    Ok(Some(elapsed))
 }
 
 /// Activity rows of a variant (0 without auditing).

@@ -2,7 +2,7 @@
 //! at the end (by [`TestDb`]'s `Drop`), never touching any other database.
 
 use crate::fixture;
-use crate::install::{floor, generic, ours};
+use crate::install::{floor, generic, hstore, ours, statement};
 use crate::model::Variant;
 use audit_tests::{TestDb, describe};
 use postgres::Client;
@@ -51,6 +51,8 @@ impl Database {
         ours::install(&mut client)?;
         let ours_missing = ours::check(&mut client).err();
         generic::install(&mut client).map_err(db_err)?;
+        hstore::install(&mut client).map_err(db_err)?;
+        statement::install(&mut client).map_err(db_err)?;
         floor::install(&mut client).map_err(db_err)?;
         let mut database = Self {
             db,
@@ -115,12 +117,7 @@ impl Database {
     /// From now on, every variant's transaction table starts each measurement with
     /// `rows` rows of earlier transactions (analyzed), instead of empty.
     pub fn populate_history(&mut self, rows: u64) -> Result<(), String> {
-        for variant in [
-            Variant::None,
-            Variant::Ours,
-            Variant::Generic,
-            Variant::Floor,
-        ] {
+        for variant in Variant::SINGLE_ROW {
             if let Some(max) =
                 fixture::populate_transactions(&mut self.client, variant, ours::SCHEMA, rows)
                     .map_err(db_err)?
@@ -139,8 +136,9 @@ impl Database {
         Ok(())
     }
 
-    /// Activity rows a variant recorded since its last reset, and how many of them are
-    /// linked to a `transaction` row. `None` for no auditing.
+    /// Activity rows (for the hstore trigger: log rows) a variant recorded since its last
+    /// reset, and how many of them are linked to a `transaction` row (meaningful where
+    /// [`Variant::links_transactions`]). `None` for no auditing.
     pub fn recorded(&mut self, variant: Variant) -> Result<Option<(i64, i64)>, String> {
         recorded(&mut self.client, variant)
     }
@@ -148,7 +146,12 @@ impl Database {
     /// One insert, update and delete through each audited variant must leave three
     /// activity rows: a variant that records nothing would otherwise look fast.
     fn verify_recording(&mut self) -> Result<(), String> {
-        for variant in self.available(&[Variant::Ours, Variant::Generic]) {
+        for variant in self.available(&[
+            Variant::Ours,
+            Variant::Generic,
+            Variant::Hstore,
+            Variant::Statement,
+        ]) {
             self.reset(variant)?;
             let table = fixture::table_of(variant);
             self.client
@@ -173,11 +176,12 @@ impl Database {
 
 /// Activity rows a variant recorded since its last reset, and how many of them are
 /// linked to a `transaction` row, read on `client`. `None` for no auditing.
+///
+/// The hstore trigger's log has a `transaction_id` too, but it is the xid, not a link,
+/// so it is always set: [`Variant::links_transactions`] says whether the count means
+/// anything.
 pub fn recorded(client: &mut Client, variant: Variant) -> Result<Option<(i64, i64)>, String> {
-    let Some(activity) = fixture::audit_tables_of(variant, ours::SCHEMA)
-        .into_iter()
-        .find(|t| t.ends_with(".activity"))
-    else {
+    let Some(activity) = fixture::log_table_of(variant, ours::SCHEMA) else {
         return Ok(None);
     };
     let row = client

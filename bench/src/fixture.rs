@@ -1,9 +1,10 @@
 //! The benchmark table: its shape, its seed data, and the reset before each measurement.
 //!
 //! Every variant has its own copy of the table (`bench_plain` for no auditing and the
-//! floor, `bench_ours`, `bench_generic`). Before each measurement the copy is refilled
-//! from `bench_seed` and the audit tables are emptied, so every variant starts from the
-//! same data size, the same physical layout and an empty history.
+//! floor, `bench_ours`, `bench_generic`, `bench_hstore`, `bench_statement`). Before each
+//! measurement the copy is refilled from `bench_seed` and the audit tables are emptied,
+//! so every variant starts from the same data size, the same physical layout and an
+//! empty history.
 
 use crate::install;
 use crate::model::Variant;
@@ -21,6 +22,8 @@ pub fn table_of(variant: Variant) -> &'static str {
         Variant::None | Variant::Floor => "public.bench_plain",
         Variant::Ours => "public.bench_ours",
         Variant::Generic => "public.bench_generic",
+        Variant::Hstore => "public.bench_hstore",
+        Variant::Statement => "public.bench_statement",
     }
 }
 
@@ -58,6 +61,8 @@ pub fn create(client: &mut Client, rows: u64) -> Result<(), postgres::Error> {
         table_of(Variant::None),
         table_of(Variant::Ours),
         table_of(Variant::Generic),
+        table_of(Variant::Hstore),
+        table_of(Variant::Statement),
     ] {
         sql.push_str(&create_table_sql(table));
         sql.push('\n');
@@ -93,8 +98,20 @@ pub fn audit_tables_of(variant: Variant, ours_schema: &str) -> Vec<String> {
             format!("{}.activity", install::generic::SCHEMA),
             format!("{}.transaction", install::generic::SCHEMA),
         ],
+        Variant::Hstore => vec![format!("{}.logged_actions", install::hstore::SCHEMA)],
+        Variant::Statement => vec![
+            format!("{}.activity", install::statement::SCHEMA),
+            format!("{}.transaction", install::statement::SCHEMA),
+        ],
         Variant::Floor => vec![format!("{}.activity", install::floor::SCHEMA)],
     }
+}
+
+/// The table a variant writes one row per audited change into, if it has one.
+pub fn log_table_of(variant: Variant, ours_schema: &str) -> Option<String> {
+    audit_tables_of(variant, ours_schema)
+        .into_iter()
+        .find(|t| !t.ends_with(".transaction"))
 }
 
 /// The transaction table of a variant, if it has one.
@@ -116,13 +133,15 @@ pub fn populate_transactions(
     let Some(table) = transaction_table_of(variant, ours_schema) else {
         return Ok(None);
     };
+    // With the activity table too: it may reference the transaction table.
     client.batch_execute(&format!(
-        "TRUNCATE {table};
+        "TRUNCATE {};
          INSERT INTO {table} (native_transaction_id, issued_at, client_addr, actor_id, context)
          SELECT ((1::bigint << 40) + g)::text::xid8,
                 timestamptz '2024-01-01 00:00:00+00' + g * interval '10 seconds',
                 '192.0.2.10', g % 1000, '{{\"request_id\": \"earlier\"}}'
-           FROM generate_series(1, {rows}) AS g;"
+           FROM generate_series(1, {rows}) AS g;",
+        audit_tables_of(variant, ours_schema).join(", ")
     ))?;
     client.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
     let max: Option<i64> = client
@@ -153,10 +172,6 @@ pub fn reset(
             .into_iter()
             .filter(|t| kept_transactions.is_none() || Some(t) != transactions.as_ref()),
     );
-    if let (Some(kept), Some(transactions)) = (kept_transactions, &transactions) {
-        client.batch_execute(&format!("DELETE FROM {transactions} WHERE id > {kept}"))?;
-        client.batch_execute(&format!("VACUUM {transactions}"))?;
-    }
     // Loading must not be recorded: replica mode skips ordinary triggers (superuser only,
     // which the benchmark role is; it never leaves this session).
     client.batch_execute(&format!(
@@ -167,6 +182,11 @@ pub fn reset(
          RESET session_replication_role;",
         truncated.join(", ")
     ))?;
+    // After the activity table is emptied: its rows may reference the deleted ones.
+    if let (Some(kept), Some(transactions)) = (kept_transactions, &transactions) {
+        client.batch_execute(&format!("DELETE FROM {transactions} WHERE id > {kept}"))?;
+        client.batch_execute(&format!("VACUUM {transactions}"))?;
+    }
     client.batch_execute(&format!("VACUUM ANALYZE {table}"))?;
     if checkpoint {
         client.batch_execute("CHECKPOINT")?;

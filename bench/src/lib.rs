@@ -1,9 +1,11 @@
 //! The benchmark suite of the audit trail (issue 7).
 //!
 //! Measures, on a throw-away database of the real server, the single-row write path
-//! (pgbench), bulk statements, and code generation, for no auditing, our generated
-//! triggers, a classic generic trigger and (bulk) the floor of writing the audit rows by
-//! hand; writes medians, ratios and targets to a markdown report. See `bench/README.md`.
+//! (pgbench, simple and prepared protocol), bulk statements, and code generation, for no
+//! auditing, our generated triggers, three generic baselines (a row-level jsonb trigger,
+//! the classic row-level hstore trigger, a statement-level trigger) and the floor of
+//! writing the audit rows by hand; writes medians, ratios and targets to a markdown
+//! report. See `bench/README.md`.
 #![warn(missing_docs)]
 
 pub mod bulk;

@@ -3,6 +3,7 @@
 //! pgbench rather than a Rust driver: it is the standard tool, and its C client adds
 //! less overhead per transaction than anything the figures should be compared with.
 
+use crate::model::Protocol;
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,17 +49,27 @@ pub struct Job<'a> {
     pub length: Length,
     /// The random seed, the same for every variant of a round so all see the same keys.
     pub seed: u64,
+    /// The protocol (`-M`).
+    pub protocol: Protocol,
 }
 
 static SCRIPTS: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs pgbench in prepared mode and parses its summary.
+/// Runs pgbench with the job's protocol and parses its summary.
 pub fn run(job: &Job<'_>) -> Result<Run, String> {
     let path = script_path();
     std::fs::write(&path, job.script).map_err(|e| format!("{}: {e}", path.display()))?;
     let clients = job.clients.to_string();
     let output = Command::new("pgbench")
-        .args(["-n", "-M", "prepared", "-c", &clients, "-j", &clients])
+        .args([
+            "-n",
+            "-M",
+            job.protocol.label(),
+            "-c",
+            &clients,
+            "-j",
+            &clients,
+        ])
         .args(job.length.args())
         .arg(format!("--random-seed={}", job.seed))
         .args(["-D", "n=0", "-D", &format!("nclients={clients}")])

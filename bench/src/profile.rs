@@ -5,7 +5,7 @@
 
 use crate::database::{Database, db_err};
 use crate::install::{generic, ours};
-use crate::model::{FunctionStat, ProfilePass, Variant, Verb};
+use crate::model::{FunctionStat, ProfilePass, Protocol, Variant, Verb};
 use crate::options::Options;
 use crate::pgbench::{self, Job, Length};
 use std::time::Duration;
@@ -44,6 +44,7 @@ pub fn run(
                     clients: 1,
                     length,
                     seed: 1,
+                    protocol: Protocol::Prepared,
                 })?;
             }
         }
@@ -79,7 +80,7 @@ pub fn run(
     Ok(vec![
         ProfilePass {
             title: "single-row pass: every single-row workload once, 1 client, with and \
-                    without a context"
+                    without a context, prepared protocol"
                 .to_owned(),
             functions: single,
         },

@@ -15,6 +15,7 @@ pub fn run(options: &Options, command: &str) -> Result<Report, String> {
         quick: options.quick,
         started: utc_now(),
         bulk_rows: options.bulk_rows,
+        bulk_timeout: bulk::timeout(options),
         settings: format!(
             "Settings: {} per pgbench run, {} round{} (bulk: at least 3 unless quick), \
              {}-row table reset before every measurement, bulk statements of {} rows, \

@@ -1,20 +1,28 @@
-//! The performance targets of issue 7 and their evaluation against a report.
+//! The performance targets of issues 7 and 17 and their evaluation against a report.
 
-use crate::model::{Connection, History, Report, Variant, Verb};
+use crate::model::{Connection, History, Protocol, Report, Variant, Verb};
 use crate::stats::{median, median_ms};
 
 /// Single-row TPS of ours relative to no auditing, without a context.
 pub const MIN_VS_NONE: f64 = 0.75;
 /// Single-row TPS of ours relative to no auditing, with a context set.
 pub const MIN_VS_NONE_CONTEXT: f64 = 0.65;
-/// Single-row UPDATE TPS of ours relative to the generic trigger.
+/// Single-row UPDATE TPS of ours relative to the generic row-level jsonb trigger.
 pub const MIN_UPDATE_VS_GENERIC: f64 = 1.5;
-/// Single-row INSERT TPS of ours relative to the generic trigger.
+/// Single-row INSERT TPS of ours relative to the generic row-level jsonb trigger.
 pub const MIN_INSERT_VS_GENERIC: f64 = 1.3;
 /// Bulk time of ours relative to the floor.
 pub const MAX_BULK_VS_FLOOR: f64 = 1.3;
-/// Bulk UPDATE speed-up of ours over the generic trigger.
+/// Bulk UPDATE speed-up of ours over the generic row-level jsonb trigger.
 pub const MIN_BULK_UPDATE_SPEEDUP: f64 = 2.5;
+/// Single-row TPS of ours relative to the row-level hstore trigger (issue 17).
+pub const MIN_VS_HSTORE: f64 = 1.15;
+/// Single-row TPS of ours relative to the generic statement-level trigger (issue 17).
+pub const MIN_VS_STATEMENT: f64 = 1.15;
+/// The pgbench clients of the per-protocol context target (issue 17).
+pub const CONTEXT_TARGET_CLIENTS: u32 = 1;
+/// Bulk INSERT and DELETE speed-up of ours over the statement-level trigger (issue 17).
+pub const MIN_BULK_SPEEDUP_VS_STATEMENT: f64 = 1.3;
 /// Code generation for the synthetic schema, first run, in ms.
 pub const MAX_CODEGEN_MS: f64 = 2000.0;
 /// Code generation rerun with nothing to do, in ms.
@@ -40,6 +48,8 @@ pub struct SingleRow {
     pub verb: Verb,
     /// pgbench clients.
     pub clients: u32,
+    /// The protocol pgbench speaks.
+    pub protocol: Protocol,
     /// Whether a context is set in every transaction.
     pub context: bool,
     /// What the audit tables hold at the start.
@@ -50,7 +60,14 @@ pub struct SingleRow {
 pub fn tps(report: &Report, at: SingleRow, variant: Variant) -> Option<f64> {
     median(
         &report
-            .single(at.verb, at.clients, at.context, at.history, variant)?
+            .single(
+                at.verb,
+                at.clients,
+                at.protocol,
+                at.context,
+                at.history,
+                variant,
+            )?
             .tps,
     )
 }
@@ -68,6 +85,19 @@ pub fn bulk_ms(
 /// `ours / other` single-row TPS.
 pub fn single_ratio(report: &Report, at: SingleRow, other: Variant) -> Option<f64> {
     Some(tps(report, at, Variant::Ours)? / tps(report, at, other)?)
+}
+
+/// `ours / other` bulk speed: the other variant's time over ours.
+pub fn bulk_speedup(
+    report: &Report,
+    verb: Verb,
+    connection: Connection,
+    other: Variant,
+) -> Option<f64> {
+    Some(
+        bulk_ms(report, verb, connection, other)?
+            / bulk_ms(report, verb, connection, Variant::Ours)?,
+    )
 }
 
 /// `floor / no audit` single-row TPS: the most a trigger storing the same rows could reach.
@@ -88,19 +118,23 @@ pub fn single_rows(report: &Report) -> Vec<SingleRow> {
                 (true, History::Empty),
                 (true, History::Populated),
             ] {
-                let at = SingleRow {
-                    verb,
-                    clients,
-                    context,
-                    history,
-                };
-                if report.single_row.iter().any(|c| {
-                    c.verb == verb
-                        && c.clients == clients
-                        && c.context == context
-                        && c.history == history
-                }) {
-                    rows.push(at);
+                for protocol in Protocol::ALL {
+                    let at = SingleRow {
+                        verb,
+                        clients,
+                        protocol,
+                        context,
+                        history,
+                    };
+                    if report.single_row.iter().any(|c| {
+                        c.verb == verb
+                            && c.clients == clients
+                            && c.protocol == protocol
+                            && c.context == context
+                            && c.history == history
+                    }) {
+                        rows.push(at);
+                    }
                 }
             }
         }
@@ -113,9 +147,10 @@ impl SingleRow {
     pub fn describe(self) -> String {
         let n = self.clients;
         format!(
-            "{}, {n} client{}{}",
+            "{}, {n} client{}, {}{}",
             self.verb,
             plural(n),
+            self.protocol.label(),
             if self.history == History::Populated {
                 ", populated transaction table"
             } else {
@@ -181,17 +216,66 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
             .map(|&at| {
                 (
                     single_ratio(report, at, Variant::Generic),
-                    format!(
-                        "{}, {}",
-                        at.describe(),
-                        if at.context { "context" } else { "no context" }
-                    ),
+                    format!("{}, {}", at.describe(), context_words(at.context)),
                 )
             })
             .collect();
         outcomes.push(worst_at_least(
-            format!("single-row {verb} TPS ≥ {min:.1}× the generic trigger"),
+            format!("single-row {verb} TPS ≥ {min:.1}× the generic row-level jsonb trigger"),
             min,
+            cells,
+        ));
+    }
+    for protocol in Protocol::ALL {
+        for (baseline, min, name) in [
+            (
+                Variant::Hstore,
+                MIN_VS_HSTORE,
+                "the row-level hstore trigger",
+            ),
+            (
+                Variant::Statement,
+                MIN_VS_STATEMENT,
+                "the generic statement-level trigger",
+            ),
+        ] {
+            let cells = rows
+                .iter()
+                .filter(|at| at.protocol == protocol)
+                .map(|&at| {
+                    (
+                        single_ratio(report, at, baseline),
+                        format!("{}, {}", at.describe(), context_words(at.context)),
+                    )
+                })
+                .collect();
+            outcomes.push(worst_at_least(
+                format!(
+                    "single-row INSERT/UPDATE/DELETE TPS ≥ {min:.2}× {name}, {} protocol",
+                    protocol.label()
+                ),
+                min,
+                cells,
+            ));
+        }
+    }
+    for protocol in Protocol::ALL {
+        let cells = rows
+            .iter()
+            .filter(|at| {
+                at.context && at.clients == CONTEXT_TARGET_CLIENTS && at.protocol == protocol
+            })
+            .map(|&at| (single_ratio(report, at, Variant::None), at.describe()))
+            .collect();
+        outcomes.push(worst_at_least(
+            format!(
+                "single-row TPS ≥ {MIN_VS_NONE_CONTEXT:.2}× no auditing, context set, \
+                 {CONTEXT_TARGET_CLIENTS} client{}, {} protocol, empty and populated \
+                 transaction table",
+                plural(CONTEXT_TARGET_CLIENTS),
+                protocol.label()
+            ),
+            MIN_VS_NONE_CONTEXT,
             cells,
         ));
     }
@@ -217,9 +301,7 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
     ));
     let speedups = Connection::ALL
         .map(|connection| {
-            let speedup = bulk_ms(report, Verb::Update, connection, Variant::Generic)
-                .zip(bulk_ms(report, Verb::Update, connection, Variant::Ours))
-                .map(|(generic, ours)| generic / ours);
+            let speedup = bulk_speedup(report, Verb::Update, connection, Variant::Generic);
             (
                 speedup,
                 format!("UPDATE, {} connection", connection.label()),
@@ -227,8 +309,28 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
         })
         .to_vec();
     outcomes.push(worst_at_least(
-        format!("bulk UPDATE ≥ {MIN_BULK_UPDATE_SPEEDUP:.1}× faster than the generic trigger"),
+        format!("bulk UPDATE ≥ {MIN_BULK_UPDATE_SPEEDUP:.1}× faster than the generic row-level jsonb trigger"),
         MIN_BULK_UPDATE_SPEEDUP,
+        speedups,
+    ));
+    let speedups = [Verb::Insert, Verb::Delete]
+        .iter()
+        .flat_map(|&verb| {
+            Connection::ALL.map(|connection| {
+                (
+                    bulk_speedup(report, verb, connection, Variant::Statement),
+                    format!("{verb}, {} connection", connection.label()),
+                )
+            })
+        })
+        .collect();
+    outcomes.push(worst_at_least(
+        format!(
+            "bulk {}-row INSERT and DELETE ≥ {MIN_BULK_SPEEDUP_VS_STATEMENT:.1}× faster than \
+             the generic statement-level trigger, fresh and pooled connection",
+            report.bulk_rows
+        ),
+        MIN_BULK_SPEEDUP_VS_STATEMENT,
         speedups,
     ));
     let codegen = report.codegen.as_ref().and_then(|c| c.as_ref().ok());
@@ -266,6 +368,10 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
         }
     }
     outcomes
+}
+
+fn context_words(context: bool) -> &'static str {
+    if context { "context" } else { "no context" }
 }
 
 fn plural(n: u32) -> &'static str {

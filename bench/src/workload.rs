@@ -2,8 +2,8 @@
 //! statements, for each variant.
 //!
 //! Every variant runs the same DML against its own copy of the table; only the context
-//! call differs (each variant's own `set_context`, and for no auditing a `set_config`
-//! that stands in for it, so every variant makes the same round trips and the ratios
+//! call differs (each variant's own `set_context`, and for no auditing and the hstore
+//! trigger, which records no actor, a `set_config` that stands in for it, so every variant makes the same round trips and the ratios
 //! measure auditing, not an extra statement).
 
 use crate::fixture::{EXCLUDED_COLUMN, table_name_of, table_of};
@@ -75,11 +75,13 @@ pub fn pgbench_script(verb: Verb, variant: Variant, context: bool, table_rows: u
         return dml;
     }
     let set_context = match variant {
-        Variant::None | Variant::Floor => {
+        // The hstore trigger records no actor: it gets the same stand-in as no auditing.
+        Variant::None | Variant::Floor | Variant::Hstore => {
             "SELECT pg_catalog.set_config('bench.actor_id', :actor::text, true);".to_owned()
         }
         Variant::Ours => context_call(install::ours::SCHEMA),
         Variant::Generic => context_call(install::generic::SCHEMA),
+        Variant::Statement => context_call(install::statement::SCHEMA),
     };
     format!("\\set actor random(1, 1000)\nBEGIN;\n{set_context}\n{dml}END;\n")
 }
@@ -199,6 +201,10 @@ mod tests {
         let plain = pgbench_script(Verb::Update, Variant::None, true, 100);
         assert!(plain.contains("set_config('bench.actor_id'"));
         assert!(!pgbench_script(Verb::Insert, Variant::Generic, false, 100).contains("BEGIN"));
+        let hstore = pgbench_script(Verb::Delete, Variant::Hstore, true, 100);
+        assert!(hstore.contains("set_config('bench.actor_id'"));
+        let statement = pgbench_script(Verb::Insert, Variant::Statement, true, 100);
+        assert!(statement.contains("SELECT statement_audit.set_context("));
     }
 
     #[test]

@@ -1,12 +1,17 @@
 //! Installing each variant's auditing on its copy of the benchmark table.
 //!
 //! - [`ours`]: the migrations `audit_codegen` emits, exactly as `generate()` writes them;
-//! - [`generic`]: the classic generic trigger written for this suite as the baseline;
+//! - [`generic`]: the classic generic row-level jsonb trigger written for this suite as
+//!   the baseline;
+//! - [`hstore`]: the classic row-level hstore trigger, written from its technique;
+//! - [`statement`]: a generic statement-level trigger over transition tables;
 //! - [`floor`]: only an activity table, written by hand-written statements.
 
 pub mod floor;
 pub mod generic;
+pub mod hstore;
 pub mod ours;
+pub mod statement;
 
 use postgres::Client;
 
