@@ -4,7 +4,9 @@ use crate::database::{Database, db_err};
 use crate::machine::Machine;
 use crate::model::Report;
 use crate::options::Options;
-use crate::{bulk, codegen_runner, compile_time, generated_compile, profile, single_row};
+use crate::{
+    bulk, codegen_runner, compile_time, generated_compile, partitioned, profile, single_row,
+};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Runs everything `options` asks for and returns the report (not yet written).
@@ -100,6 +102,9 @@ fn database_measurements(options: &Options, report: &mut Report) -> Result<(), S
     }
     report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
     report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
+    if options.partitioned {
+        report.partitioned = Some(partitioned::run(&mut db, options, &mut report.notes)?);
+    }
     eprintln!("audit-bench: profiling passes (track_functions)");
     report.profile = profile::run(&mut db, options, &mut report.notes)?;
     Ok(())
