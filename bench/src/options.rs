@@ -45,6 +45,8 @@ pub struct Options {
     /// Whether partitioned activity is measured against one table (when the server has
     /// pg_partman).
     pub partitioned: bool,
+    /// Whether only the partitioned activity measurements run (of the database ones).
+    pub partitioned_only: bool,
     /// Activity rows of the partitioned history the questions are asked of.
     pub history_rows: u64,
     /// Activity rows of the one-table history they are compared with.
@@ -72,6 +74,7 @@ impl Default for Options {
             synchronous_commit: false,
             quick: false,
             partitioned: true,
+            partitioned_only: false,
             history_rows: 10_000_000,
             history_compare_rows: 1_000_000,
             retention_rows: 1_000_000,
@@ -126,6 +129,7 @@ impl Options {
                 }
                 "--no-db" => options.database = false,
                 "--no-partitioned" => options.partitioned = false,
+                "--partitioned-only" => options.partitioned_only = true,
                 "--history-rows" => options.history_rows = number(&value("--history-rows")?)?,
                 "--history-compare-rows" => {
                     options.history_compare_rows = number(&value("--history-compare-rows")?)?
@@ -207,6 +211,7 @@ usage: cargo run --release -p audit-bench -- [options]
   --no-db               skip the database measurements (single-row, bulk, profile)
   --no-partitioned      skip partitioned activity against one table (skipped with a note
                         when the server has no pg_partman 4.x)
+  --partitioned-only    of the database measurements, run only partitioned activity
   --history-rows N      activity rows of the partitioned history the questions are asked of
                         (default 10000000, over 13 monthly partitions)
   --history-compare-rows N

@@ -100,13 +100,17 @@ fn database_measurements(options: &Options, report: &mut Report) -> Result<(), S
         eprintln!("audit-bench: not measuring ours: {missing}");
         report.notes.push(format!("Ours not measured: {missing}."));
     }
-    report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
-    report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
-    if options.partitioned {
+    if !options.partitioned_only {
+        report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
+        report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
+    }
+    if options.partitioned || options.partitioned_only {
         report.partitioned = Some(partitioned::run(&mut db, options, &mut report.notes)?);
     }
-    eprintln!("audit-bench: profiling passes (track_functions)");
-    report.profile = profile::run(&mut db, options, &mut report.notes)?;
+    if !options.partitioned_only {
+        eprintln!("audit-bench: profiling passes (track_functions)");
+        report.profile = profile::run(&mut db, options, &mut report.notes)?;
+    }
     Ok(())
 }
 

@@ -13,6 +13,7 @@
 //! manifest (no hand-written DDL). Skipped, with the reason in the report, when the
 //! server has no pg_partman 4.x; off with `--no-partitioned`.
 
+pub mod cpu;
 pub mod history;
 pub mod install;
 pub mod report;
@@ -106,6 +107,48 @@ impl WriteCell {
     }
 }
 
+/// Server CPU time per single-row transaction, both layouts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CpuCell {
+    /// The statement.
+    pub verb: Verb,
+    /// Whether every transaction sets an actor context first.
+    pub context: bool,
+    /// Transactions per round.
+    pub transactions: u64,
+    /// Each round's µs per transaction with activity in one table.
+    pub one: Vec<f64>,
+    /// Each round's µs per transaction with activity partitioned by month.
+    pub partitioned: Vec<f64>,
+}
+
+impl CpuCell {
+    pub(crate) fn values_mut(&mut self, layout: Layout) -> &mut Vec<f64> {
+        match layout {
+            Layout::One => &mut self.one,
+            Layout::Partitioned => &mut self.partitioned,
+        }
+    }
+
+    /// One table's CPU time over partitioned's (> 1: partitioned costs less).
+    pub fn ratio(&self) -> Option<f64> {
+        Some(median(&self.one)? / median(&self.partitioned)?)
+    }
+
+    /// The cell in words.
+    pub fn describe(&self) -> String {
+        format!(
+            "{}, {}",
+            self.verb,
+            if self.context {
+                "context"
+            } else {
+                "no context"
+            }
+        )
+    }
+}
+
 /// Latency of one question.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct QueryFigures {
@@ -182,6 +225,9 @@ pub struct Results {
     pub bulk: Vec<WriteCell>,
     /// Rows per bulk statement.
     pub bulk_rows: u64,
+    /// Server CPU time per single-row transaction (`None`: the server's processes cannot
+    /// be read from here).
+    pub cpu: Option<Vec<CpuCell>>,
     /// The questions.
     pub history: Option<HistoryFigures>,
     /// Retention against DELETE.
@@ -202,6 +248,14 @@ pub fn run(
     install::create_partman(db.client())?;
     writes::install(db)?;
     let (single, bulk) = writes::run(db, options, notes)?;
+    let transactions = if options.quick { 5_000 } else { 20_000 };
+    let cpu = cpu::run(
+        db,
+        options,
+        transactions,
+        &mut |db, layout| writes::reset(db, options, layout),
+        notes,
+    )?;
     eprintln!(
         "audit-bench: expiring a month of {} activity rows (retention against DELETE)",
         options.retention_rows
@@ -222,6 +276,7 @@ pub fn run(
         single,
         bulk,
         bulk_rows: options.bulk_rows,
+        cpu,
         history: Some(history),
         retention: Some(retention),
     }))
@@ -263,6 +318,22 @@ pub fn targets(report: &Report) -> Vec<Outcome> {
                 met: None,
             },
         });
+    }
+    if let Some(cpu) = &results.cpu {
+        let worst = cpu
+            .iter()
+            .filter_map(|c| c.ratio().map(|r| (r, c.describe())))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        if let Some((ratio, cell)) = worst {
+            outcomes.push(Outcome {
+                target: format!(
+                    "server CPU time per single-row transaction, one table's over \
+                     partitioned's ≥ {MIN_WRITE_RATIO:.2}×"
+                ),
+                measured: format!("worst {ratio:.2}× ({cell})"),
+                met: Some(ratio >= MIN_WRITE_RATIO),
+            });
+        }
     }
     if let Some(h) = &results.history {
         let worst = h

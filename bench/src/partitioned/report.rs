@@ -25,6 +25,7 @@ pub fn render(out: &mut String, report: &Report) {
          `audit_codegen` generates.\n"
     );
     writes(out, results);
+    cpu(out, results);
     history(out, results);
     retention(out, results);
 }
@@ -81,6 +82,57 @@ fn writes(out: &mut String, results: &Results) {
             .collect::<Vec<_>>()
             .join("; ")
     );
+}
+
+fn cpu(out: &mut String, results: &Results) {
+    let Some(cells) = &results.cpu else {
+        let _ = writeln!(
+            out,
+            "**Server CPU per transaction**: not measured (the server's processes cannot be \
+             read from this machine).\n"
+        );
+        return;
+    };
+    let Some(first) = cells.first() else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "**Server CPU per transaction.** A server-side loop commits {} single-row \
+         transactions (`DO` with `COMMIT` per iteration; with a context, `set_context` \
+         first), on its own connection after a reset; the backend's user and system time \
+         from `/proc`, per transaction. Steadier than TPS on a shared machine; leaves out \
+         the client and the protocol, the same for both. The ratio is one table's time over \
+         partitioned's.\n",
+        thousands(first.transactions as i64)
+    );
+    let _ = writeln!(
+        out,
+        "| transaction | {} (µs) | {} (µs) | ratio | rounds (one table / partitioned) |\n|---|--:|--:|--:|---|",
+        Layout::One.label(),
+        Layout::Partitioned.label()
+    );
+    for c in cells {
+        let _ = writeln!(
+            out,
+            "| single-row {} | {} | {} | {}× | {} / {} |",
+            c.describe(),
+            fmt(median(&c.one), 1),
+            fmt(median(&c.partitioned), 1),
+            fmt(c.ratio(), 2),
+            join1(&c.one),
+            join1(&c.partitioned)
+        );
+    }
+    let _ = writeln!(out);
+}
+
+fn join1(values: &[f64]) -> String {
+    values
+        .iter()
+        .map(|v| format!("{v:.1}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn history(out: &mut String, results: &Results) {

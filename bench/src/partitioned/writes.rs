@@ -115,7 +115,7 @@ pub fn run(
 
 /// Refills the layout's table from the seed and empties its audit tables, as
 /// [`Database::reset`] does for ours.
-fn reset(db: &mut Database, options: &Options, layout: Layout) -> Result<(), String> {
+pub(super) fn reset(db: &mut Database, options: &Options, layout: Layout) -> Result<(), String> {
     match layout {
         Layout::One => db.reset(Variant::Ours),
         Layout::Partitioned => {
