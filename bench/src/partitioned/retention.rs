@@ -4,7 +4,7 @@
 //! space reusable). Time, and WAL written (the server's insert position before and
 //! after: it counts every database's writes in that time, so it is an upper bound).
 
-use super::history::{Shape, create_table, fill, month_start};
+use super::history::{Shape, create_table, drop_secondary_indexes, fill, month_start};
 use super::install::{self, Activity, Generated, wal_position};
 use super::{RetentionFigures, Step};
 use crate::database::{Database, db_err};
@@ -43,6 +43,10 @@ pub fn run(db: &mut Database, rows: i64) -> Result<RetentionFigures, String> {
         create_table(db.client(), table)?;
         let manifest = install::manifest_text(schema, table, &[], Activity::default());
         let (generated, _) = install::apply(db.client(), &manifest, &Generated::default())?;
+        if schema == PARTITIONED_SCHEMA {
+            // Rebuilt by the conversion (see `history::run`).
+            drop_secondary_indexes(db.client(), schema)?;
+        }
         fill(db.client(), schema, table, &old)?;
         fill(db.client(), schema, table, &recent)?;
         if schema == PARTITIONED_SCHEMA {
