@@ -19,6 +19,7 @@ pub mod install;
 pub mod machine;
 pub mod model;
 pub mod options;
+pub mod partitioned;
 pub mod pgbench;
 pub mod profile;
 pub mod report;

@@ -319,6 +319,9 @@ pub struct Report {
     pub generated_compile: Option<Result<GeneratedCompile, String>>,
     /// Function profiles of the extra passes.
     pub profile: Vec<ProfilePass>,
+    /// Partitioned activity against one table, or why it was not measured (`None`: not
+    /// requested).
+    pub partitioned: Option<Result<crate::partitioned::Results, String>>,
     /// Observations that qualify the figures (checks that failed, missing variants).
     pub notes: Vec<String>,
     /// When the run started (UTC, `YYYY-MM-DD HH:MM`).

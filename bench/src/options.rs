@@ -42,6 +42,17 @@ pub struct Options {
     pub synchronous_commit: bool,
     /// Whether this is the quick smoke mode (printed in the report).
     pub quick: bool,
+    /// Whether partitioned activity is measured against one table (when the server has
+    /// pg_partman).
+    pub partitioned: bool,
+    /// Whether only the partitioned activity measurements run (of the database ones).
+    pub partitioned_only: bool,
+    /// Activity rows of the partitioned history the questions are asked of.
+    pub history_rows: u64,
+    /// Activity rows of the one-table history they are compared with.
+    pub history_compare_rows: u64,
+    /// Activity rows of the month expired by retention and by DELETE.
+    pub retention_rows: u64,
 }
 
 impl Default for Options {
@@ -62,6 +73,11 @@ impl Default for Options {
             generated_tables: vec![100, 500],
             synchronous_commit: false,
             quick: false,
+            partitioned: true,
+            partitioned_only: false,
+            history_rows: 10_000_000,
+            history_compare_rows: 1_000_000,
+            retention_rows: 1_000_000,
         }
     }
 }
@@ -79,6 +95,9 @@ impl Options {
             compile_time: false,
             generated_tables: Vec::new(),
             quick: true,
+            history_rows: 100_000,
+            history_compare_rows: 20_000,
+            retention_rows: 20_000,
             ..Self::default()
         }
     }
@@ -109,6 +128,13 @@ impl Options {
                         .collect::<Result<_, _>>()?
                 }
                 "--no-db" => options.database = false,
+                "--no-partitioned" => options.partitioned = false,
+                "--partitioned-only" => options.partitioned_only = true,
+                "--history-rows" => options.history_rows = number(&value("--history-rows")?)?,
+                "--history-compare-rows" => {
+                    options.history_compare_rows = number(&value("--history-compare-rows")?)?
+                }
+                "--retention-rows" => options.retention_rows = number(&value("--retention-rows")?)?,
                 "--out" => options.out = PathBuf::from(value("--out")?),
                 "--duration" => {
                     options.duration = Duration::from_secs(number(&value("--duration")?)?);
@@ -183,6 +209,15 @@ usage: cargo run --release -p audit-bench -- [options]
   --no-generated-compile
                         skip the compile time of the generated code
   --no-db               skip the database measurements (single-row, bulk, profile)
+  --no-partitioned      skip partitioned activity against one table (skipped with a note
+                        when the server has no pg_partman 4.x)
+  --partitioned-only    of the database measurements, run only partitioned activity
+  --history-rows N      activity rows of the partitioned history the questions are asked of
+                        (default 10000000, over 13 monthly partitions)
+  --history-compare-rows N
+                        activity rows of the one-table history (default 1000000)
+  --retention-rows N    activity rows of the month expired by retention and by DELETE
+                        (default 1000000)
   --synchronous-commit  keep the server's synchronous_commit in the benchmark database
                         (default: off there, so the figures show the cost of auditing
                         rather than the disk's flush latency)

@@ -14,6 +14,7 @@ pub fn render(report: &Report) -> String {
     target_table(&mut out, report);
     single_row(&mut out, report);
     bulk(&mut out, report);
+    crate::partitioned::report::render(&mut out, report);
     codegen(&mut out, report);
     compile_time(&mut out, report);
     generated_compile(&mut out, report);

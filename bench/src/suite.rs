@@ -4,7 +4,9 @@ use crate::database::{Database, db_err};
 use crate::machine::Machine;
 use crate::model::Report;
 use crate::options::Options;
-use crate::{bulk, codegen_runner, compile_time, generated_compile, profile, single_row};
+use crate::{
+    bulk, codegen_runner, compile_time, generated_compile, partitioned, profile, single_row,
+};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 /// Runs everything `options` asks for and returns the report (not yet written).
@@ -99,10 +101,17 @@ fn database_measurements(options: &Options, report: &mut Report) -> Result<(), S
         eprintln!("audit-bench: not measuring ours: {missing}");
         report.notes.push(format!("Ours not measured: {missing}."));
     }
-    report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
-    report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
-    eprintln!("audit-bench: profiling passes (track_functions)");
-    report.profile = profile::run(&mut db, options, &mut report.notes)?;
+    if !options.partitioned_only {
+        report.single_row = single_row::run(&mut db, options, &mut report.notes)?;
+        report.bulk = bulk::run(&mut db, options, &mut report.notes)?;
+    }
+    if options.partitioned || options.partitioned_only {
+        report.partitioned = Some(partitioned::run(&mut db, options, &mut report.notes)?);
+    }
+    if !options.partitioned_only {
+        eprintln!("audit-bench: profiling passes (track_functions)");
+        report.profile = profile::run(&mut db, options, &mut report.notes)?;
+    }
     Ok(())
 }
 

@@ -367,6 +367,7 @@ pub fn evaluate(report: &Report) -> Vec<Outcome> {
             });
         }
     }
+    outcomes.extend(crate::partitioned::targets(report));
     outcomes
 }
 

@@ -92,12 +92,35 @@ fn quick_run_reports_every_measurement() {
         .expect("codegen timing");
     assert!(times.files > 0 && times.first.iter().all(|t| !t.is_zero()));
 
+    // Partitioned activity: measured wherever the server has pg_partman 4.x.
+    match &report.partitioned {
+        Some(Ok(partitioned)) => {
+            assert_eq!(
+                partitioned.single.len(),
+                Verb::ALL.len() * options.clients.len() * 2
+            );
+            assert_eq!(partitioned.bulk.len(), Verb::ALL.len());
+            for cell in partitioned.single.iter().chain(&partitioned.bulk) {
+                assert!(cell.ratio().is_some_and(|r| r > 0.0), "{cell:?}");
+            }
+            let history = partitioned.history.as_ref().expect("questions");
+            assert!(history.populated >= 12, "{history:?}");
+            assert_eq!(history.partitioned.len(), 4);
+            assert!(history.partitioned.iter().all(|q| q.p50_ms > 0.0));
+            let retention = partitioned.retention.as_ref().expect("retention");
+            assert_eq!(retention.rows, options.retention_rows as i64);
+            assert!(retention.partitions_dropped >= 1);
+        }
+        Some(Err(why)) => eprintln!("partitioned activity not measured: {why}"),
+        None => panic!("partitioned activity not run"),
+    }
     let text = report::render(&report);
     for heading in [
         "## Machine",
         "## Targets",
         "## Single-row write path",
         "## Bulk statements",
+        "## Partitioned activity",
         "## Code generation",
         "## Function profile",
     ] {
