@@ -101,8 +101,6 @@ $partition$;
 CREATE INDEX IF NOT EXISTS {{ activity_record_index }} ON {{ activity }} ("schema_name", "table_name", "object_id", "id");
 CREATE INDEX IF NOT EXISTS {{ activity_transaction_index }} ON {{ activity }} ("transaction_id")
     WHERE "transaction_id" IS NOT NULL;
-CREATE INDEX IF NOT EXISTS {{ activity_time_index }} ON {{ activity }} USING brin ("issued_at")
-    WITH (autosummarize = on);
 REVOKE ALL ON {{ activity }} FROM PUBLIC;
 ANALYZE {{ activity }};
 {% endif %}

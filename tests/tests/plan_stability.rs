@@ -251,6 +251,30 @@ fn write_path_workload(client: &mut Client) {
     tx.batch_execute("UPDATE item SET quantity = quantity - 1 WHERE id <= 10")
         .unwrap();
     tx.commit().unwrap();
+    // The same single-row statements on the extended protocol (prepared, with bound
+    // parameters), with and without a context.
+    for context in [false, true] {
+        let mut tx = client.transaction().unwrap();
+        if context {
+            tx.execute("SELECT audit.set_context($1, NULL, NULL)", &[&"9"])
+                .unwrap();
+        }
+        tx.execute(
+            "INSERT INTO item VALUES ($1, $2, $3)",
+            &[&-5_i64, &1_i32, &"p"],
+        )
+        .unwrap();
+        tx.execute(
+            "UPDATE item SET quantity = quantity + $1 WHERE id = $2",
+            &[&1_i32, &-5_i64],
+        )
+        .unwrap();
+        tx.execute("UPDATE item SET id = $1 WHERE id = $2", &[&-6_i64, &-5_i64])
+            .unwrap();
+        tx.execute("DELETE FROM item WHERE id = $1", &[&-6_i64])
+            .unwrap();
+        tx.commit().unwrap();
+    }
 }
 
 fn assert_no_sequential_scans(db: &TestDb, state: &str) {
@@ -296,13 +320,13 @@ fn the_write_path_never_scans_an_empty_audit_schema_sequentially() {
 fn the_write_path_never_scans_a_populated_audit_schema_sequentially() {
     let db = item_db("plans_seqscan_full");
     let mut client = db.client();
-    // 200,000 transaction rows of other transactions, leftover key-change notes of
+    // 1,000,000 transaction rows of other transactions, leftover key-change notes of
     // others, and statistics that say so.
     client
         .batch_execute(
             "INSERT INTO audit.transaction (native_transaction_id, issued_at, actor_id)
              SELECT (g + 1000)::text::xid8, now() - g * interval '1 second', g % 100
-               FROM generate_series(1, 200000) g;
+               FROM generate_series(1, 1000000) g;
              INSERT INTO audit.key_change (native_transaction_id, relid, old_key, new_key)
              SELECT (g + 1000)::text::xid8, 'item'::regclass, to_jsonb(g), to_jsonb(-g)
                FROM generate_series(1, 20000) g;

@@ -39,6 +39,7 @@ struct SchemaTemplate {
     activity_sequence: String,
     activity_record_index: String,
     activity_transaction_index: String,
+    /// The BRIN time index of earlier versions, dropped on upgrade.
     activity_time_index: String,
     /// The B-tree time index of earlier versions, dropped on upgrade.
     activity_old_time_index: String,
@@ -107,7 +108,6 @@ struct PartitionTemplate {
     premake: u32,
     activity_record_index: String,
     activity_transaction_index: String,
-    activity_time_index: String,
     retention: String,
     keep_table: String,
     retention_comment: String,
@@ -153,7 +153,6 @@ pub(super) fn activity_partition(spec: &AuditSpec, convert: bool) -> Result<Stri
         premake: PREMAKE,
         activity_record_index: sql_ident("activity_record_idx"),
         activity_transaction_index: sql_ident("activity_transaction_id_idx"),
-        activity_time_index: sql_ident("activity_issued_at_brin"),
         retention: options
             .retention
             .as_deref()
