@@ -6,10 +6,11 @@
 //! enum dispatches on the activity's table.
 //!
 //! Compile time: the code per table is kept to what a user's crate must compile for it.
-//! Decoding is table-driven (`audit_runtime::codegen::Fields`: one pass over the JSON
-//! object, one generic parse per column type shared by all tables) rather than serde's
-//! derive, whose expansions made a table cost about seven times more compile time;
-//! serde's derives are opt-in (`RustOptions::serde`).
+//! Decoding is table-driven (`audit_runtime::codegen::decode_row`: one pass over the JSON
+//! object, each value parsed straight into a typed slot through one generic parse per
+//! column type shared by all tables) rather than serde's derive, whose expansions made a
+//! table cost about seven times more compile time; serde's derives are opt-in
+//! (`RustOptions::serde`).
 //!
 //! User-defined enums and composites used by audited columns become Rust enums and
 //! structs. See `audit_runtime::types` for the
