@@ -99,6 +99,18 @@ pub fn filled<T>(slot: Option<T>) -> T {
     }
 }
 
+/// Writes a patch's new value of a column, if it has one, into the row's field.
+pub fn apply<T: Clone>(field: &mut T, value: &Option<T>) {
+    if let Some(value) = value {
+        field.clone_from(value);
+    }
+}
+
+/// Whether none of a patch's slots holds a value (no column changed).
+pub fn all_empty(slots: &[&dyn Slot]) -> bool {
+    !slots.iter().any(|slot| slot.is_filled())
+}
+
 /// Decodes the JSON object `text`, a full row (a part of an activity of `ctx`'s table),
 /// into `slots`, one per entry of `columns` and in its order: in one pass over the text,
 /// each value parsed straight into its slot. Keys that are not in `columns` (dropped
@@ -562,10 +574,9 @@ mod tests {
 
     #[test]
     fn keys_in_any_order_and_unknown_keys() {
-        let (id, note, count) = row(
-            r#" { "count" : 3 , "dropped": [1, {"a": 2}], "id":1, "n\u006fte": "x" } "#,
-        )
-        .unwrap();
+        let (id, note, count) =
+            row(r#" { "count" : 3 , "dropped": [1, {"a": 2}], "id":1, "n\u006fte": "x" } "#)
+                .unwrap();
         assert_eq!(filled(id), 1);
         assert_eq!(filled(note), Some("x".to_owned()));
         assert_eq!(filled(count), Some(3));

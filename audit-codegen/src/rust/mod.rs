@@ -64,7 +64,18 @@ pub struct RustOutput {
     /// Columns whose type had no mapping and fell back to `serde_json::Value`; a build
     /// script prints each as `cargo:warning=`.
     pub warnings: Vec<String>,
+    /// `code` as `include_audit!()` includes it: each table's module is in a file of its
+    /// own ([`RustOutput::table_files`]), which this file includes from the directory
+    /// [`TABLE_DIR`] beside it. A schema change then rewrites the files of the tables it
+    /// touches only, and incremental compilation reuses the others' work (in one file,
+    /// every item after the change moves, and its code is compiled again).
+    pub split_code: String,
+    /// The file name (in [`TABLE_DIR`]) and contents of each table's module.
+    pub table_files: Vec<(String, String)>,
 }
+
+/// The directory beside the generated `audit.rs` that holds one file per table.
+pub const TABLE_DIR: &str = "audit";
 
 /// The first line of the generated file.
 const HEADER: &str =
@@ -153,18 +164,30 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
 
     let mut code = String::from(HEADER);
     code.push_str(&unparse(head)?);
-    for table in render_tables(spec, &plans)? {
+    let mut split_code = code.clone();
+    let mut table_files = Vec::with_capacity(plans.len());
+    for (plan, table) in plans.iter().zip(render_tables(spec, &plans)?) {
         code.push_str(&table);
+        let file = format!("{}.rs", plan.module());
+        split_code.push_str(&format!("include!(\"{TABLE_DIR}/{file}\");\n"));
+        table_files.push((file, format!("{HEADER}{table}")));
     }
-    code.push_str(&unparse(change::render(
+    let tail = unparse(change::render(
         &plans,
         audit_schema,
         actor_id_type,
         spec.rust.serde,
-    ))?);
+    ))?;
+    code.push_str(&tail);
+    split_code.push_str(&tail);
     warnings.sort();
     warnings.dedup();
-    Ok(RustOutput { code, warnings })
+    Ok(RustOutput {
+        code,
+        warnings,
+        split_code,
+        table_files,
+    })
 }
 
 /// Formats generated items with prettyplease, their doc strings escaped first.

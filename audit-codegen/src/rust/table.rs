@@ -136,6 +136,11 @@ impl<'a> TablePlan<'a> {
         })
     }
 
+    /// The name of the module that holds the table's items.
+    pub fn module(&self) -> String {
+        format!("__{}", names::unraw(&names::camel_ident(&self.base)))
+    }
+
     /// The key columns' fields, when the table has a primary key made only of audited
     /// columns.
     fn key_fields(&self) -> Option<Vec<&Field>> {
@@ -341,23 +346,17 @@ impl<'a> TablePlan<'a> {
                 pub #ident: #ty,
             }
         });
-        let mut apply: Vec<TokenStream> = self
-            .fields
-            .iter()
-            .map(|f| {
-                let ident = &f.ident;
-                quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
-            })
-            .collect();
-        if apply.is_empty() {
+        // One call per column: the runtime writes each changed value.
+        let apply = if self.fields.is_empty() {
             // Every column excluded: nothing to apply, and no unused-variable warning.
-            apply.push(quote!(let _ = row;));
-        }
-        let is_empty = if self.fields.is_empty() {
-            quote!(true)
+            quote!(let _ = row;)
         } else {
             let idents = self.fields.iter().map(|f| &f.ident);
-            quote!(#(self.#idents.is_none())&&*)
+            quote!(#(#rt::apply(&mut row.#idents, &self.#idents);)*)
+        };
+        let is_empty = {
+            let idents = self.fields.iter().map(|f| &f.ident);
+            quote!(#rt::all_empty(&[#(&self.#idents),*]))
         };
         let patch_doc =
             format!(" The columns of `{qualified}` an update changed, with their new values.");
@@ -390,7 +389,7 @@ impl<'a> TablePlan<'a> {
         let derive_change = derive(all_eq, quote!(), serde);
         let change_serde = serde.then(|| quote!(#[serde(rename_all = "snake_case")]));
 
-        quote! {
+        let items = quote! {
             #[doc = #row_doc]
             #derive_row
             pub struct #row { #(#row_fields)* }
@@ -416,7 +415,7 @@ impl<'a> TablePlan<'a> {
 
                 /// Writes the changed values into `row`, turning the old row into the new one.
                 pub fn apply(&self, row: &mut #row) {
-                    #(#apply)*
+                    #apply
                 }
 
                 /// Whether no column changed.
@@ -533,6 +532,21 @@ impl<'a> TablePlan<'a> {
             }
 
             #key_items
+        };
+        // Each table's items live in a module of their own, re-exported: incremental
+        // compilation splits code generation by module, so a change to one table
+        // recompiles that module's code rather than the whole file's.
+        let module = format_ident!("{}", self.module());
+        let key_export = self.key_fields().map(|_| quote!(, #key));
+        quote! {
+            #[allow(non_snake_case)]
+            mod #module {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #items
+            }
+            pub use self::#module::{#row, #patch, #change #key_export};
         }
     }
 
