@@ -546,6 +546,8 @@ impl<'a> TablePlan<'a> {
 
                 #items
             }
+            // Unused re-exports in a binary would warn where unused items did not.
+            #[allow(unused_imports)]
             pub use self::#module::{#row, #patch, #change #key_export};
         }
     }
