@@ -3,7 +3,11 @@
 //! For each audited table the code has a row struct (`Article`), a patch of the changed
 //! columns (`ArticlePatch`), a change enum (`ArticleChange`) decoding activity rows, and
 //! the key type (`ArticleKey`) when the table has a primary key; a crate-wide `Change`
-//! enum dispatches on the activity's table.
+//! enum dispatches on the activity's table. Each table's items are in a module of their
+//! own (`__Article`, re-exported), which `generate()` writes to a file of its own
+//! (`$OUT_DIR/audit/__Article.rs`, included by `audit.rs`): a schema change then leaves
+//! the other tables' files, and their compiled code, for incremental compilation to
+//! reuse.
 //!
 //! Compile time: the code per table is kept to what a user's crate must compile for it.
 //! Decoding is table-driven (`audit_runtime::codegen::decode_row`: one pass over the JSON
@@ -59,7 +63,9 @@ use types::TypeMapper;
 /// The generated Rust code and what the caller should tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RustOutput {
-    /// The contents of `audit.rs`, formatted by prettyplease.
+    /// The whole code in one file, every table's module inline, formatted by
+    /// prettyplease. `generate()` writes the same code split: [`RustOutput::split_code`]
+    /// as `audit.rs` and [`RustOutput::table_files`].
     pub code: String,
     /// Columns whose type had no mapping and fell back to `serde_json::Value`; a build
     /// script prints each as `cargo:warning=`.
