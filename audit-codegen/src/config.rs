@@ -59,7 +59,8 @@ fn report(error: &Error, cargo: bool, out: &mut impl std::io::Write) -> std::io:
 /// What a generation run did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Generated {
-    /// The Rust file written (or left as it was, when identical).
+    /// The Rust file written (or left as it was, when identical); it includes one file per
+    /// table from the directory `audit/` beside it.
     pub rust_file: Option<PathBuf>,
     /// Files created in the migrations directory, and the lock file when it changed.
     pub written: Vec<PathBuf>,
@@ -90,7 +91,8 @@ impl Config {
         self
     }
 
-    /// Where `audit.rs` is written (default: `OUT_DIR`; without it no Rust is written).
+    /// Where `audit.rs` and the directory `audit/` of its tables' files are written
+    /// (default: `OUT_DIR`; without it no Rust is written).
     pub fn out_dir(mut self, dir: impl Into<PathBuf>) -> Self {
         self.out_dir = Some(dir.into());
         self
@@ -387,7 +389,8 @@ fn render_rust_cached(spec: &AuditSpec, path: &Path) -> Result<Vec<String>> {
         return Ok(rest.lines().map(str::to_owned).collect());
     }
     let rust = crate::rust::render(spec)?;
-    write_if_changed(path, &rust.code)?;
+    write_table_files(path, &rust.table_files)?;
+    write_if_changed(path, &rust.split_code)?;
     let mut stamp = format!("{inputs}\n");
     for warning in &rust.warnings {
         stamp.push_str(&warning.replace('\n', " "));
@@ -395,6 +398,30 @@ fn render_rust_cached(spec: &AuditSpec, path: &Path) -> Result<Vec<String>> {
     }
     write_if_changed(&stamp_path, &stamp)?;
     Ok(rust.warnings)
+}
+
+/// Writes the tables' files into the directory beside `path` that its code includes
+/// them from, and removes the files of tables no longer generated.
+fn write_table_files(path: &Path, files: &[(String, String)]) -> Result<()> {
+    let dir = path
+        .parent()
+        .unwrap_or(Path::new("."))
+        .join(crate::rust::TABLE_DIR);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    for (name, code) in files {
+        write_if_changed(&dir.join(name), code)?;
+    }
+    let entries = std::fs::read_dir(&dir).map_err(|e| Error::io(&dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let stale = name
+            .to_str()
+            .is_some_and(|n| n.ends_with(".rs") && !files.iter().any(|(file, _)| file == n));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+    Ok(())
 }
 
 /// Writes `contents` to `path` unless the file already holds exactly that, so unchanged

@@ -2,9 +2,10 @@
 //!
 //! Generated code only names paths below `::audit_runtime`, so a user crate that depends
 //! on `audit-runtime` alone compiles it. Decoding is table-driven: generated code lists
-//! a table's columns once ([`Column`]) and builds its row or patch from [`Fields`], which
-//! reads the JSON object in one pass and parses each value with the column's type, so
-//! the code generated per column is one call and every error names its column.
+//! a table's columns once ([`Column`]) and hands [`decode_row`] or [`decode_patch`] one
+//! typed [`Slot`] per column; they read the JSON object in one pass, parsing each value
+//! straight into its slot, so the code generated per column is a variable and a field
+//! and every error names its column.
 #![doc(hidden)]
 
 pub use chrono;
@@ -18,7 +19,6 @@ use serde::de::{DeserializeOwned, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::cell::Cell;
 
 /// One column of a generated row, for decoding and error reports.
 #[derive(Debug, Clone, Copy)]
@@ -38,148 +38,307 @@ pub struct Context<'a> {
     pub table: &'a str,
 }
 
-/// The values of one recorded JSON object, by column: what a generated row or patch is
-/// built from.
-///
-/// Generated code lists a table's columns in the order PostgreSQL's `jsonb` keeps object
-/// keys (shorter names first, then bytewise), so looking a key up is one comparison when
-/// the text comes from the audit trail; any order decodes.
-///
-/// Values of `Option` fields ([`Fields::optional`], [`Fields::change`]) do not return
-/// errors: the first error is kept and [`Fields::finish`] returns it, so that the code
-/// generated per field is a call without a branch. Errors are reported in the order the
-/// fields are read.
-pub struct Fields<'a> {
-    ctx: Context<'a>,
-    part: DataPart,
-    columns: &'static [Column],
-    values: Vec<Option<&'a RawValue>>,
-    error: Cell<Option<DecodeError>>,
+/// A typed place a column's value is decoded into: `Option<T>`, `None` until the value is
+/// read. Generated code passes one slot per column to [`decode_row`] or [`decode_patch`]
+/// as `&mut dyn Slot`, so the parse code is generic over the column's type only (shared
+/// by every table of the crate), not generated per table or column.
+pub trait Slot {
+    /// Parses the JSON value at the start of `text` into the slot and returns how many
+    /// bytes it took; `Err(None)` when the slot is already filled (a duplicate key).
+    fn fill(&mut self, text: &str) -> Result<usize, Option<serde_json::Error>>;
+
+    /// Fills the slot for an absent key, when the type has a value for that (`None` of
+    /// an `Option`); `false` when it has not.
+    fn fill_absent(&mut self) -> bool;
+
+    /// Whether the slot holds a value.
+    fn is_filled(&self) -> bool;
 }
 
-impl<'a> Fields<'a> {
-    /// Reads the JSON object `text` (a part of an activity of `ctx`'s table); keys that
-    /// are not in `columns` (dropped columns) are skipped.
-    pub fn parse(
-        ctx: Context<'a>,
-        part: DataPart,
-        text: &'a str,
-        columns: &'static [Column],
-    ) -> Result<Self, DecodeError> {
-        let mut values = vec![None; columns.len()];
-        let mut deserializer = serde_json::Deserializer::from_str(text);
-        deserializer
-            .deserialize_map(ObjectVisitor {
-                columns,
-                values: &mut values,
-            })
-            .and_then(|()| deserializer.end())
-            .map_err(|e| DecodeError::InvalidJson {
+impl<T: DeserializeOwned> Slot for Option<T> {
+    fn fill(&mut self, text: &str) -> Result<usize, Option<serde_json::Error>> {
+        if self.is_some() {
+            return Err(None);
+        }
+        let mut values = serde_json::Deserializer::from_str(text).into_iter::<T>();
+        match values.next() {
+            Some(Ok(value)) => {
+                *self = Some(value);
+                Ok(values.byte_offset())
+            }
+            Some(Err(error)) => Err(Some(error)),
+            None => Err(None),
+        }
+    }
+
+    fn fill_absent(&mut self) -> bool {
+        match T::deserialize(Absent) {
+            Ok(value) => {
+                *self = Some(value);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn is_filled(&self) -> bool {
+        self.is_some()
+    }
+}
+
+/// The value of a slot [`decode_row`] filled.
+///
+/// # Panics
+///
+/// When the slot is empty, which `decode_row` returning `Ok` rules out.
+#[inline]
+pub fn filled<T>(slot: Option<T>) -> T {
+    match slot {
+        Some(value) => value,
+        None => unreachable!("decode_row fills every slot or fails"),
+    }
+}
+
+/// Writes a patch's new value of a column, if it has one, into the row's field.
+pub fn apply<T: Clone>(field: &mut T, value: &Option<T>) {
+    if let Some(value) = value {
+        field.clone_from(value);
+    }
+}
+
+/// Whether none of a patch's slots holds a value (no column changed).
+pub fn all_empty(slots: &[&dyn Slot]) -> bool {
+    !slots.iter().any(|slot| slot.is_filled())
+}
+
+/// Decodes the JSON object `text`, a full row (a part of an activity of `ctx`'s table),
+/// into `slots`, one per entry of `columns` and in its order: in one pass over the text,
+/// each value parsed straight into its slot. Keys that are not in `columns` (dropped
+/// columns) are skipped. An absent key fills its slot with `None` for an `Option` type
+/// (a column added after the row was recorded) and is a [`DecodeError::MissingColumn`]
+/// otherwise. On `Ok`, every slot is filled.
+///
+/// `columns` lists the columns in the order PostgreSQL's `jsonb` keeps object keys
+/// (shorter names first, then bytewise), so that looking a key up is one comparison when
+/// the text comes from the audit trail; any order decodes.
+pub fn decode_row(
+    ctx: Context<'_>,
+    part: DataPart,
+    text: &str,
+    columns: &'static [Column],
+    slots: &mut [&mut dyn Slot],
+) -> Result<(), DecodeError> {
+    decode_patch(ctx, part, text, columns, slots)?;
+    for (column, slot) in columns.iter().zip(slots.iter_mut()) {
+        if !slot.is_filled() && !slot.fill_absent() {
+            return Err(DecodeError::MissingColumn {
                 activity_id: ctx.activity_id,
                 table: ctx.table.to_owned(),
                 part,
-                found: snippet(text),
-                message: e.to_string().into(),
-            })?;
-        Ok(Self {
-            ctx,
-            part,
-            columns,
-            values,
-            error: Cell::new(None),
-        })
-    }
-
-    /// The value of column `index` in a full row. An absent key decodes as `None` for an
-    /// `Option` type (a column added after the row was recorded) and is an error
-    /// otherwise. The error is the first one of this object: one kept by an earlier
-    /// field, if any.
-    pub fn value<T: DeserializeOwned>(&self, index: usize) -> Result<T, DecodeError> {
-        let result = match self.values[index] {
-            Some(raw) => self.parse_value(index, raw),
-            None => T::deserialize(Absent).map_err(|_| self.missing(index)),
-        };
-        result.map_err(|e| self.error.take().unwrap_or(e))
-    }
-
-    /// The value of the nullable column `index` in a full row: `None` when the key is
-    /// absent or `null`. An invalid value is kept for [`Fields::finish`] (and read as
-    /// `None` meanwhile).
-    pub fn optional<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
-        let raw = self.values[index]?;
-        self.keep(self.parse_value::<Option<T>>(index, raw))
-            .flatten()
-    }
-
-    /// The value of column `index` in a patch: `None` when the key is absent
-    /// (unchanged). An invalid value is kept for [`Fields::finish`] (and read as `None`
-    /// meanwhile).
-    pub fn change<T: DeserializeOwned>(&self, index: usize) -> Option<T> {
-        let raw = self.values[index]?;
-        self.keep(self.parse_value(index, raw))
-    }
-
-    /// `value`, or the first error kept: the result of decoding the object.
-    pub fn finish<T>(&self, value: T) -> Result<T, DecodeError> {
-        match self.error.take() {
-            Some(error) => Err(error),
-            None => Ok(value),
+                column: column.name,
+                expected: column.expected,
+            });
         }
     }
+    Ok(())
+}
 
-    fn keep<T>(&self, result: Result<T, DecodeError>) -> Option<T> {
-        match result {
-            Ok(value) => Some(value),
-            Err(error) => {
-                let first = self.error.take().unwrap_or(error);
-                self.error.set(Some(first));
-                None
+/// Decodes the JSON object `text`, the changed columns of an update, into `slots` as
+/// [`decode_row`] does; an absent key leaves its slot empty (unchanged).
+pub fn decode_patch(
+    ctx: Context<'_>,
+    part: DataPart,
+    text: &str,
+    columns: &'static [Column],
+    slots: &mut [&mut dyn Slot],
+) -> Result<(), DecodeError> {
+    debug_assert_eq!(columns.len(), slots.len());
+    match read_object(text, columns, slots) {
+        Ok(()) => Ok(()),
+        Err(failure) => Err(failure.error(ctx, part, text, columns)),
+    }
+}
+
+/// Why [`read_object`] stopped.
+enum Failure {
+    /// The text is not a JSON object of distinct keys (the cold path says why).
+    Syntax,
+    /// The value of column `index`, at byte `at` of the text, did not parse.
+    Value {
+        index: usize,
+        at: usize,
+        error: serde_json::Error,
+    },
+}
+
+impl Failure {
+    /// The error to report. The text is checked as a whole first, so that JSON that is
+    /// not valid is reported as such, as a parse of the whole object would.
+    #[cold]
+    #[inline(never)]
+    fn error(
+        self,
+        ctx: Context<'_>,
+        part: DataPart,
+        text: &str,
+        columns: &'static [Column],
+    ) -> DecodeError {
+        let invalid_json = |message: String| DecodeError::InvalidJson {
+            activity_id: ctx.activity_id,
+            table: ctx.table.to_owned(),
+            part,
+            found: snippet(text),
+            message: message.into(),
+        };
+        if let Err(error) = validate(text, columns) {
+            return invalid_json(error.to_string());
+        }
+        match self {
+            Failure::Value { index, at, error } => {
+                let rest = &text[at..];
+                let found = serde_json::Deserializer::from_str(rest)
+                    .into_iter::<&RawValue>()
+                    .next()
+                    .and_then(Result::ok)
+                    .map_or(rest, RawValue::get);
+                let column = columns[index];
+                DecodeError::InvalidValue {
+                    activity_id: ctx.activity_id,
+                    table: ctx.table.to_owned(),
+                    part,
+                    column: column.name,
+                    expected: column.expected,
+                    found: snippet(found),
+                    message: error.to_string().into(),
+                }
+            }
+            // Not reached: what the fast reader refuses, `validate` refuses too.
+            Failure::Syntax => invalid_json("not a JSON object".to_owned()),
+        }
+    }
+}
+
+/// JSON whitespace.
+fn skip_whitespace(bytes: &[u8], mut pos: usize) -> usize {
+    while let Some(b' ' | b'\n' | b'\t' | b'\r') = bytes.get(pos) {
+        pos += 1;
+    }
+    pos
+}
+
+/// Reads the JSON object `text`, parsing each value of a column into its slot.
+fn read_object(
+    text: &str,
+    columns: &'static [Column],
+    slots: &mut [&mut dyn Slot],
+) -> Result<(), Failure> {
+    let bytes = text.as_bytes();
+    let mut pos = skip_whitespace(bytes, 0);
+    if bytes.get(pos) != Some(&b'{') {
+        return Err(Failure::Syntax);
+    }
+    pos = skip_whitespace(bytes, pos + 1);
+    // Where the next key is expected: right after the previous one.
+    let mut next = 0;
+    let n = columns.len();
+    if bytes.get(pos) == Some(&b'}') {
+        pos += 1;
+    } else {
+        loop {
+            let (key, after) = read_key(text, pos)?;
+            pos = skip_whitespace(bytes, after);
+            if bytes.get(pos) != Some(&b':') {
+                return Err(Failure::Syntax);
+            }
+            pos = skip_whitespace(bytes, pos + 1);
+            let found = (next..n)
+                .chain(0..next.min(n))
+                .find(|&i| columns[i].name == key);
+            let rest = &text[pos..];
+            pos += match found {
+                Some(index) => {
+                    next = index + 1;
+                    slots[index].fill(rest).map_err(|error| match error {
+                        Some(error) => Failure::Value {
+                            index,
+                            at: pos,
+                            error,
+                        },
+                        None => Failure::Syntax,
+                    })?
+                }
+                None => skip_value(rest)?,
+            };
+            pos = skip_whitespace(bytes, pos);
+            match bytes.get(pos) {
+                Some(b',') => pos = skip_whitespace(bytes, pos + 1),
+                Some(b'}') => {
+                    pos += 1;
+                    break;
+                }
+                _ => return Err(Failure::Syntax),
             }
         }
     }
-
-    fn parse_value<T: DeserializeOwned>(
-        &self,
-        index: usize,
-        raw: &RawValue,
-    ) -> Result<T, DecodeError> {
-        serde_json::from_str(raw.get()).map_err(|e| self.invalid(index, raw, &e))
-    }
-
-    #[cold]
-    fn invalid(&self, index: usize, raw: &RawValue, error: &serde_json::Error) -> DecodeError {
-        let column = self.columns[index];
-        DecodeError::InvalidValue {
-            activity_id: self.ctx.activity_id,
-            table: self.ctx.table.to_owned(),
-            part: self.part,
-            column: column.name,
-            expected: column.expected,
-            found: snippet(raw.get()),
-            message: error.to_string().into(),
-        }
-    }
-
-    #[cold]
-    fn missing(&self, index: usize) -> DecodeError {
-        let column = self.columns[index];
-        DecodeError::MissingColumn {
-            activity_id: self.ctx.activity_id,
-            table: self.ctx.table.to_owned(),
-            part: self.part,
-            column: column.name,
-            expected: column.expected,
-        }
+    if skip_whitespace(bytes, pos) == bytes.len() {
+        Ok(())
+    } else {
+        Err(Failure::Syntax)
     }
 }
 
-/// Fills the value slots of the columns from a JSON object.
-struct ObjectVisitor<'v, 'de> {
+/// The object key starting at byte `pos` (its opening quote) and the position after its
+/// closing quote; borrowed from the text unless it has escapes.
+fn read_key(text: &str, pos: usize) -> Result<(Cow<'_, str>, usize), Failure> {
+    let bytes = text.as_bytes();
+    if bytes.get(pos) != Some(&b'"') {
+        return Err(Failure::Syntax);
+    }
+    let start = pos + 1;
+    let mut end = start;
+    while let Some(&b) = bytes.get(end) {
+        match b {
+            b'"' => return Ok((Cow::Borrowed(&text[start..end]), end + 1)),
+            b'\\' | 0..=0x1f => break,
+            _ => end += 1,
+        }
+    }
+    // Escapes (or an error): serde_json reads the string.
+    let mut keys = serde_json::Deserializer::from_str(&text[pos..]).into_iter::<String>();
+    match keys.next() {
+        Some(Ok(key)) => Ok((Cow::Owned(key), pos + keys.byte_offset())),
+        _ => Err(Failure::Syntax),
+    }
+}
+
+/// The length of the JSON value at the start of `text`, which is skipped.
+fn skip_value(text: &str) -> Result<usize, Failure> {
+    let mut values = serde_json::Deserializer::from_str(text).into_iter::<serde::de::IgnoredAny>();
+    match values.next() {
+        Some(Ok(_)) => Ok(values.byte_offset()),
+        _ => Err(Failure::Syntax),
+    }
+}
+
+/// Checks that `text` is a JSON object in which no column's key appears twice, with
+/// serde_json's message when it is not.
+fn validate(text: &str, columns: &'static [Column]) -> Result<(), serde_json::Error> {
+    let mut seen = vec![false; columns.len()];
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer.deserialize_map(ObjectVisitor {
+        columns,
+        seen: &mut seen,
+    })?;
+    deserializer.end()
+}
+
+/// Checks the keys of a JSON object (see [`validate`]).
+struct ObjectVisitor<'v> {
     columns: &'static [Column],
-    values: &'v mut [Option<&'de RawValue>],
+    seen: &'v mut [bool],
 }
 
-impl<'de> Visitor<'de> for ObjectVisitor<'_, 'de> {
+impl<'de> Visitor<'de> for ObjectVisitor<'_> {
     type Value = ();
 
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -187,27 +346,16 @@ impl<'de> Visitor<'de> for ObjectVisitor<'_, 'de> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        // Where the next key is expected: right after the previous one.
-        let mut next = 0;
-        let n = self.columns.len();
         while let Some(Key(key)) = map.next_key()? {
-            let found = (next..n)
-                .chain(0..next.min(n))
-                .find(|&i| self.columns[i].name == key);
-            match found {
-                Some(i) => {
-                    if self.values[i].is_some() {
-                        return Err(serde::de::Error::custom(format_args!(
-                            "duplicate field `{key}`"
-                        )));
-                    }
-                    self.values[i] = Some(map.next_value()?);
-                    next = i + 1;
+            if let Some(i) = self.columns.iter().position(|c| c.name == key) {
+                if self.seen[i] {
+                    return Err(serde::de::Error::custom(format_args!(
+                        "duplicate field `{key}`"
+                    )));
                 }
-                None => {
-                    map.next_value::<serde::de::IgnoredAny>()?;
-                }
+                self.seen[i] = true;
             }
+            map.next_value::<serde::de::IgnoredAny>()?;
         }
         Ok(())
     }
@@ -390,44 +538,73 @@ mod tests {
         },
     ];
 
-    fn fields(text: &str) -> Result<Fields<'_>, DecodeError> {
-        let ctx = Context {
+    fn ctx() -> Context<'static> {
+        Context {
             activity_id: Some(7),
             table: "public.t",
-        };
-        Fields::parse(ctx, DataPart::OldData, text, COLUMNS)
+        }
+    }
+
+    type Row = (Option<i32>, Option<Option<String>>, Option<Option<i32>>);
+
+    fn row(text: &str) -> Result<Row, DecodeError> {
+        let (mut id, mut note, mut count): Row = (None, None, None);
+        decode_row(
+            ctx(),
+            DataPart::OldData,
+            text,
+            COLUMNS,
+            &mut [&mut id, &mut note, &mut count],
+        )?;
+        Ok((id, note, count))
+    }
+
+    fn patch(text: &str) -> Result<(Option<i32>, Option<Option<String>>), DecodeError> {
+        let (mut id, mut note, mut count): (Option<i32>, Option<Option<String>>, Option<i32>) =
+            (None, None, None);
+        decode_patch(
+            ctx(),
+            DataPart::ChangedData,
+            text,
+            COLUMNS,
+            &mut [&mut id, &mut note, &mut count],
+        )?;
+        Ok((id, note))
     }
 
     #[test]
     fn keys_in_any_order_and_unknown_keys() {
-        let f =
-            fields(r#"{"count": 3, "dropped": [1, {"a": 2}], "id": 1, "n\u006fte": "x"}"#).unwrap();
-        assert_eq!(f.value::<i32>(0), Ok(1));
-        assert_eq!(f.optional::<String>(1), Some("x".to_owned()));
-        assert_eq!(f.change::<Option<i32>>(2), Some(Some(3)));
-        assert!(f.finish(()).is_ok());
+        let (id, note, count) =
+            row(r#" { "count" : 3 , "dropped": [1, {"a": 2}], "id":1, "n\u006fte": "x" } "#)
+                .unwrap();
+        assert_eq!(filled(id), 1);
+        assert_eq!(filled(note), Some("x".to_owned()));
+        assert_eq!(filled(count), Some(3));
+        assert_eq!(row(r#"{"id":-1,"note":null}"#).unwrap().0, Some(-1));
     }
 
     #[test]
     fn absent_keys() {
-        let f = fields(r#"{"note": null}"#).unwrap();
-        assert_eq!(f.optional::<String>(1), None);
-        assert_eq!(f.optional::<i32>(2), None);
-        assert_eq!(f.change::<i32>(2), None);
-        assert_eq!(f.value::<Option<i32>>(2), Ok(None));
-        assert!(matches!(
-            f.value::<i32>(0),
-            Err(DecodeError::MissingColumn { column: "id", .. })
-        ));
+        let (_, note, count) = row(r#"{"note": null, "id": 1}"#).unwrap();
+        assert_eq!(filled(note), None);
+        assert_eq!(filled(count), None);
+        match row(r#"{"note": null}"#) {
+            Err(DecodeError::MissingColumn {
+                activity_id: Some(7),
+                column: "id",
+                expected: "integer NOT NULL (i32)",
+                part: DataPart::OldData,
+                ..
+            }) => {}
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(patch(r#"{}"#), Ok((None, None)));
+        assert_eq!(patch(r#"{"note": null}"#), Ok((None, Some(None))));
     }
 
     #[test]
-    fn the_first_error_in_reading_order_is_reported() {
-        let f = fields(r#"{"id": "one", "note": 5, "count": "x"}"#).unwrap();
-        assert_eq!(f.optional::<String>(1), None);
-        assert_eq!(f.optional::<i32>(2), None);
-        // A later failing NOT NULL column reports the earlier kept error.
-        match f.value::<i32>(0) {
+    fn the_first_invalid_value_is_reported() {
+        match row(r#"{"id": 1, "note": 5, "count": "x"}"#) {
             Err(DecodeError::InvalidValue {
                 activity_id: Some(7),
                 column: "note",
@@ -437,29 +614,63 @@ mod tests {
             }) => assert_eq!(&*found, "5"),
             other => panic!("{other:?}"),
         }
-        let f = fields(r#"{"count": "x"}"#).unwrap();
-        assert_eq!(f.change::<i32>(2), None);
-        assert!(matches!(
-            f.finish(()),
+        match patch(r#"{"id": null}"#) {
+            Err(DecodeError::InvalidValue {
+                column: "id",
+                found,
+                part: DataPart::ChangedData,
+                ..
+            }) => assert_eq!(&*found, "null"),
+            other => panic!("{other:?}"),
+        }
+        match patch(r#"{"count": [1,  {"a": "x"}], "id": 1}"#) {
             Err(DecodeError::InvalidValue {
                 column: "count",
+                found,
                 ..
-            })
-        ));
+            }) => assert_eq!(&*found, r#"[1,  {"a": "x"}]"#),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
     fn malformed_objects() {
         for text in [
             r#"[1]"#,
+            r#""#,
+            r#"{"#,
             r#"{"id": 1"#,
+            r#"{"id": 1,}"#,
+            r#"{"id" 1}"#,
             r#"{"id": 1} x"#,
             r#"{"id": 1, "id": 2}"#,
+            r#"{"id": 1x}"#,
+            r#"{"id": "one", "note": }"#,
+            r#"{"dropped": tru, "id": 1}"#,
+            "{\"i\nd\": 1}",
+            r#"{"id": 1 "note": "x"}"#,
         ] {
             assert!(
-                matches!(fields(text), Err(DecodeError::InvalidJson { .. })),
-                "{text}"
+                matches!(row(text), Err(DecodeError::InvalidJson { .. })),
+                "{text}: {:?}",
+                row(text)
             );
         }
+        // Deep nesting is a wrong value, or invalid, not a stack overflow.
+        let deep = |a: &str, b: &str| {
+            format!(
+                r#"{{"id": 1, "note": {}"x"{}}}"#,
+                a.repeat(100_000),
+                b.repeat(100_000)
+            )
+        };
+        assert!(matches!(
+            row(&deep("[", "]")),
+            Err(DecodeError::InvalidValue { column: "note", .. })
+        ));
+        assert!(matches!(
+            row(&deep("[", "")),
+            Err(DecodeError::InvalidJson { .. })
+        ));
     }
 }

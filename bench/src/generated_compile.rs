@@ -52,8 +52,8 @@ fn run(
         let code = generated_code(scratch, &synthetic_schema(tables, columns), tables, columns)?;
         result.sizes.push(GeneratedSize {
             tables,
-            lines: code.lines().count(),
-            bytes: code.len(),
+            lines: code.lines(),
+            bytes: code.bytes(),
             clean: Vec::new(),
         });
         files.push(code);
@@ -107,10 +107,53 @@ fn write_probe(dir: &Path) -> Result<(), String> {
     Ok(())
 }
 
+/// The generated code: `audit.rs` and the files of the tables it includes.
+struct Module {
+    main: String,
+    tables: Vec<(String, String)>,
+}
+
+impl Module {
+    fn lines(&self) -> usize {
+        self.main.lines().count()
+            + self
+                .tables
+                .iter()
+                .map(|(_, c)| c.lines().count())
+                .sum::<usize>()
+    }
+
+    fn bytes(&self) -> usize {
+        self.main.len() + self.tables.iter().map(|(_, c)| c.len()).sum::<usize>()
+    }
+}
+
 /// Writes `code` as the probe's module: what `audit_runtime::include_audit!()` expands to.
-fn write_module(probe: &Path, code: &str) -> Result<(), String> {
+/// Files whose contents did not change are left alone, as the build script leaves them.
+fn write_module(probe: &Path, code: &Module) -> Result<(), String> {
     let io = |e: std::io::Error| format!("{}: {e}", probe.display());
-    std::fs::write(probe.join("src/audit.rs"), code).map_err(io)?;
+    let dir = probe.join("src").join(audit_codegen::rust::TABLE_DIR);
+    std::fs::create_dir_all(&dir).map_err(io)?;
+    let write = |path: PathBuf, text: &str| {
+        if std::fs::read_to_string(&path).is_ok_and(|old| old == text) {
+            return Ok(());
+        }
+        std::fs::write(&path, text).map_err(io)
+    };
+    for entry in std::fs::read_dir(&dir).map_err(io)?.flatten() {
+        let name = entry.file_name();
+        if !code
+            .tables
+            .iter()
+            .any(|(n, _)| *n == *name.to_string_lossy())
+        {
+            std::fs::remove_file(entry.path()).map_err(io)?;
+        }
+    }
+    for (name, text) in &code.tables {
+        write(dir.join(name), text)?;
+    }
+    write(probe.join("src/audit.rs"), &code.main)?;
     std::fs::write(
         probe.join("src/lib.rs"),
         "//! The generated audit module.\n#![allow(missing_docs)]\ninclude!(\"audit.rs\");\n",
@@ -124,7 +167,7 @@ fn generated_code(
     schema: &audit_codegen::model::Schema,
     tables: usize,
     columns: usize,
-) -> Result<String, String> {
+) -> Result<Module, String> {
     let dir = scratch.join(format!("project-{tables}"));
     let _ = std::fs::remove_dir_all(&dir);
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
@@ -138,10 +181,27 @@ fn generated_code(
     .map_err(io)?;
     let out = dir.join("out");
     codegen::generate(&manifest, &out)?;
-    let path: PathBuf = out.join("audit.rs");
-    let code = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let read = |path: PathBuf| {
+        std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let main = read(out.join("audit.rs"))?;
+    let table_dir = out.join(audit_codegen::rust::TABLE_DIR);
+    let mut tables = Vec::new();
+    for entry in
+        std::fs::read_dir(&table_dir).map_err(|e| format!("{}: {e}", table_dir.display()))?
+    {
+        let path = entry
+            .map_err(|e| format!("{}: {e}", table_dir.display()))?
+            .path();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        tables.push((name, read(path)?));
+    }
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(code)
+    Ok(Module { main, tables })
 }
 
 /// The CPU time (user and system) of this process's finished children, from

@@ -19,7 +19,17 @@ fn render(
     for warning in &output.warnings {
         println!("cargo:warning={warning}");
     }
-    std::fs::write(out, output.code).expect("write generated code");
+    if out.ends_with("audit.rs") {
+        // As `generate()` writes it: each table in a file of its own, included.
+        let dir = out.with_file_name(audit_codegen::rust::TABLE_DIR);
+        std::fs::create_dir_all(&dir).expect("create the tables' directory");
+        for (name, code) in &output.table_files {
+            std::fs::write(dir.join(name), code).expect("write generated code");
+        }
+        std::fs::write(out, output.split_code).expect("write generated code");
+    } else {
+        std::fs::write(out, output.code).expect("write generated code");
+    }
 }
 
 fn main() {
@@ -36,7 +46,8 @@ fn main() {
         spec::kitchen_sink_time,
     );
     render("hostile", &out_dir.join("hostile.rs"), spec::hostile);
-    // The round-trip code goes to `audit.rs`, the file `include_audit!` includes.
+    // The round-trip code goes to `audit.rs`, the file `include_audit!` includes, which
+    // includes its tables' files.
     render("roundtrip", &out_dir.join("audit.rs"), spec::roundtrip);
     render_rust_cases(&out_dir);
 }

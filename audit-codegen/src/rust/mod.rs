@@ -3,13 +3,18 @@
 //! For each audited table the code has a row struct (`Article`), a patch of the changed
 //! columns (`ArticlePatch`), a change enum (`ArticleChange`) decoding activity rows, and
 //! the key type (`ArticleKey`) when the table has a primary key; a crate-wide `Change`
-//! enum dispatches on the activity's table.
+//! enum dispatches on the activity's table. Each table's items are in a module of their
+//! own (`__Article`, re-exported), which `generate()` writes to a file of its own
+//! (`$OUT_DIR/audit/__Article.rs`, included by `audit.rs`): a schema change then leaves
+//! the other tables' files, and their compiled code, for incremental compilation to
+//! reuse.
 //!
 //! Compile time: the code per table is kept to what a user's crate must compile for it.
-//! Decoding is table-driven (`audit_runtime::codegen::Fields`: one pass over the JSON
-//! object, one generic parse per column type shared by all tables) rather than serde's
-//! derive, whose expansions made a table cost about seven times more compile time;
-//! serde's derives are opt-in (`RustOptions::serde`).
+//! Decoding is table-driven (`audit_runtime::codegen::decode_row`: one pass over the JSON
+//! object, each value parsed straight into a typed slot through one generic parse per
+//! column type shared by all tables) rather than serde's derive, whose expansions made a
+//! table cost about seven times more compile time; serde's derives are opt-in
+//! (`RustOptions::serde`).
 //!
 //! User-defined enums and composites used by audited columns become Rust enums and
 //! structs. See `audit_runtime::types` for the
@@ -58,12 +63,25 @@ use types::TypeMapper;
 /// The generated Rust code and what the caller should tell the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RustOutput {
-    /// The contents of `audit.rs`, formatted by prettyplease.
+    /// The whole code in one file, every table's module inline, formatted by
+    /// prettyplease. `generate()` writes the same code split: [`RustOutput::split_code`]
+    /// as `audit.rs` and [`RustOutput::table_files`].
     pub code: String,
     /// Columns whose type had no mapping and fell back to `serde_json::Value`; a build
     /// script prints each as `cargo:warning=`.
     pub warnings: Vec<String>,
+    /// `code` as `include_audit!()` includes it: each table's module is in a file of its
+    /// own ([`RustOutput::table_files`]), which this file includes from the directory
+    /// [`TABLE_DIR`] beside it. A schema change then rewrites the files of the tables it
+    /// touches only, and incremental compilation reuses the others' work (in one file,
+    /// every item after the change moves, and its code is compiled again).
+    pub split_code: String,
+    /// The file name (in [`TABLE_DIR`]) and contents of each table's module.
+    pub table_files: Vec<(String, String)>,
 }
+
+/// The directory beside the generated `audit.rs` that holds one file per table.
+pub const TABLE_DIR: &str = "audit";
 
 /// The first line of the generated file.
 const HEADER: &str =
@@ -152,18 +170,30 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
 
     let mut code = String::from(HEADER);
     code.push_str(&unparse(head)?);
-    for table in render_tables(spec, &plans)? {
+    let mut split_code = code.clone();
+    let mut table_files = Vec::with_capacity(plans.len());
+    for (plan, table) in plans.iter().zip(render_tables(spec, &plans)?) {
         code.push_str(&table);
+        let file = format!("{}.rs", plan.module());
+        split_code.push_str(&format!("include!(\"{TABLE_DIR}/{file}\");\n"));
+        table_files.push((file, format!("{HEADER}{table}")));
     }
-    code.push_str(&unparse(change::render(
+    let tail = unparse(change::render(
         &plans,
         audit_schema,
         actor_id_type,
         spec.rust.serde,
-    ))?);
+    ))?;
+    code.push_str(&tail);
+    split_code.push_str(&tail);
     warnings.sort();
     warnings.dedup();
-    Ok(RustOutput { code, warnings })
+    Ok(RustOutput {
+        code,
+        warnings,
+        split_code,
+        table_files,
+    })
 }
 
 /// Formats generated items with prettyplease, their doc strings escaped first.

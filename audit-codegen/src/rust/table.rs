@@ -136,6 +136,11 @@ impl<'a> TablePlan<'a> {
         })
     }
 
+    /// The name of the module that holds the table's items.
+    pub fn module(&self) -> String {
+        format!("__{}", names::unraw(&names::camel_ident(&self.base)))
+    }
+
     /// The key columns' fields, when the table has a primary key made only of audited
     /// columns.
     fn key_fields(&self) -> Option<Vec<&Field>> {
@@ -218,30 +223,58 @@ impl<'a> TablePlan<'a> {
             let expected = f.expected();
             quote!(#rt::Column { name: #name, expected: #expected })
         });
-        let idents: Vec<&Ident> = self.fields.iter().map(|f| &f.ident).collect();
-        let slots: Vec<proc_macro2::Literal> = slots
-            .into_iter()
-            .map(proc_macro2::Literal::usize_unsuffixed)
+        // One typed slot per column, passed to the runtime in `COLUMNS` order: a local
+        // of the row's decoder (`Option` of the field's type, so `Option<Option<T>>` for
+        // a nullable column), the field itself for the patch.
+        let mut by_slot: Vec<usize> = (0..self.fields.len()).collect();
+        by_slot.sort_by_key(|&i| slots[i]);
+        let locals: Vec<Ident> = (0..self.fields.len())
+            .map(|i| format_ident!("s{}", i))
             .collect();
-        // Nullable columns read without a branch (errors are kept for `finish`); NOT NULL
-        // ones (and overridden types, which may be anything) return theirs at once.
-        let row_values: Vec<TokenStream> = self
+        let row_slots: Vec<TokenStream> = self
             .fields
             .iter()
-            .zip(&slots)
-            .map(|(f, slot)| {
-                let ident = &f.ident;
-                if f.nullable && !f.overridden {
-                    quote!(#ident: fields.optional(#slot))
+            .zip(&locals)
+            .map(|(f, local)| {
+                let ty = if f.nullable && !f.overridden {
+                    let t = &f.ty.tokens;
+                    quote!(Option<#t>)
                 } else {
-                    quote!(#ident: fields.value(#slot)?)
-                }
+                    f.row_type()
+                };
+                quote!(let mut #local: Option<#ty> = None;)
             })
             .collect();
-        let patch_values = idents
-            .iter()
-            .zip(&slots)
-            .map(|(ident, slot)| quote!(#ident: fields.change(#slot)));
+        let row_slot_refs = by_slot.iter().map(|&i| {
+            let local = &locals[i];
+            quote!(&mut #local)
+        });
+        let row_values = self.fields.iter().zip(&locals).map(|(f, local)| {
+            let ident = &f.ident;
+            quote!(#ident: #rt::filled(#local))
+        });
+        let patch_slot_refs = by_slot.iter().map(|&i| {
+            let ident = &self.fields[i].ident;
+            quote!(&mut patch.#ident)
+        });
+        // Every column excluded: nothing to fill, and no unused `mut`.
+        let patch_body = if self.fields.is_empty() {
+            quote! {
+                #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [])?;
+                Ok(Self::default())
+            }
+        } else {
+            quote! {
+                let mut patch = Self::default();
+                #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [#(#patch_slot_refs),*])?;
+                Ok(patch)
+            }
+        };
+        let row_body = quote! {
+            #(#row_slots)*
+            #rt::decode_row(ctx, part, text, Self::COLUMNS, &mut [#(#row_slot_refs),*])?;
+            Ok(Self { #(#row_values),* })
+        };
         // The column-by-column decoder, and for a row with serde attributes the decoder
         // through its Deserialize, which falls back on it for precise errors.
         let decode_sig = |name: Ident| {
@@ -264,8 +297,7 @@ impl<'a> TablePlan<'a> {
                 }
 
                 #columns_sig {
-                    let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
-                    fields.finish(Self { #(#row_values),* })
+                    #row_body
                 }
             }
         } else {
@@ -274,8 +306,7 @@ impl<'a> TablePlan<'a> {
                 #[doc = " Decodes a row from JSON text."]
                 #[doc(hidden)]
                 pub #json_sig {
-                    let fields = #rt::Fields::parse(ctx, part, text, Self::COLUMNS)?;
-                    fields.finish(Self { #(#row_values),* })
+                    #row_body
                 }
             }
         };
@@ -315,23 +346,17 @@ impl<'a> TablePlan<'a> {
                 pub #ident: #ty,
             }
         });
-        let mut apply: Vec<TokenStream> = self
-            .fields
-            .iter()
-            .map(|f| {
-                let ident = &f.ident;
-                quote! { if let Some(value) = &self.#ident { row.#ident.clone_from(value); } }
-            })
-            .collect();
-        if apply.is_empty() {
+        // One call per column: the runtime writes each changed value.
+        let apply = if self.fields.is_empty() {
             // Every column excluded: nothing to apply, and no unused-variable warning.
-            apply.push(quote!(let _ = row;));
-        }
-        let is_empty = if self.fields.is_empty() {
-            quote!(true)
+            quote!(let _ = row;)
         } else {
             let idents = self.fields.iter().map(|f| &f.ident);
-            quote!(#(self.#idents.is_none())&&*)
+            quote!(#(#rt::apply(&mut row.#idents, &self.#idents);)*)
+        };
+        let is_empty = {
+            let idents = self.fields.iter().map(|f| &f.ident);
+            quote!(#rt::all_empty(&[#(&self.#idents),*]))
         };
         let patch_doc =
             format!(" The columns of `{qualified}` an update changed, with their new values.");
@@ -364,7 +389,7 @@ impl<'a> TablePlan<'a> {
         let derive_change = derive(all_eq, quote!(), serde);
         let change_serde = serde.then(|| quote!(#[serde(rename_all = "snake_case")]));
 
-        quote! {
+        let items = quote! {
             #[doc = #row_doc]
             #derive_row
             pub struct #row { #(#row_fields)* }
@@ -385,13 +410,12 @@ impl<'a> TablePlan<'a> {
                 #[doc = " Decodes a patch from JSON text."]
                 #[doc(hidden)]
                 pub #patch_sig {
-                    let fields = #rt::Fields::parse(ctx, part, text, #row::COLUMNS)?;
-                    fields.finish(Self { #(#patch_values),* })
+                    #patch_body
                 }
 
                 /// Writes the changed values into `row`, turning the old row into the new one.
                 pub fn apply(&self, row: &mut #row) {
-                    #(#apply)*
+                    #apply
                 }
 
                 /// Whether no column changed.
@@ -508,6 +532,23 @@ impl<'a> TablePlan<'a> {
             }
 
             #key_items
+        };
+        // Each table's items live in a module of their own, re-exported: incremental
+        // compilation splits code generation by module, so a change to one table
+        // recompiles that module's code rather than the whole file's.
+        let module = format_ident!("{}", self.module());
+        let key_export = self.key_fields().map(|_| quote!(, #key));
+        quote! {
+            #[allow(non_snake_case)]
+            mod #module {
+                #[allow(unused_imports)]
+                use super::*;
+
+                #items
+            }
+            // Unused re-exports in a binary would warn where unused items did not.
+            #[allow(unused_imports)]
+            pub use self::#module::{#row, #patch, #change #key_export};
         }
     }
 

@@ -217,7 +217,7 @@ fn overrides_and_fallbacks() {
     assert!(
         output
             .code
-            .contains("#[serde(alias = \"content\")]\n    pub body: Option<Box<str>>,")
+            .contains("#[serde(alias = \"content\")]\n        pub body: Option<Box<str>>,")
     );
     assert_eq!(output.warnings.len(), 1, "{:?}", output.warnings);
     assert!(
