@@ -20,9 +20,9 @@ const EXPIRED_MONTH: u32 = 14;
 /// The retention: the expired month is older, the kept month is not.
 const RETENTION: &str = "12 months";
 
-/// Fills both schemas with `rows` activities in the month [`EXPIRED_MONTH`] months back
+/// Fills both schemas with `rows` activities in the month `EXPIRED_MONTH` months back
 /// and a quarter as many in the last month, converts the partitioned one with a
-/// retention of [`RETENTION`], then expires the old month from each and measures it.
+/// retention of `RETENTION`, then expires the old month from each and measures it.
 pub fn run(db: &mut Database, rows: i64) -> Result<RetentionFigures, String> {
     let old = Shape {
         rows,
