@@ -467,6 +467,54 @@ pub fn required<'a>(
     })
 }
 
+/// The JSON text of the parts of an activity that its verb needs, checked present.
+#[derive(Debug, Clone, Copy)]
+pub enum Parts<'a> {
+    /// `insert`: the new row (`changed_data`).
+    Insert {
+        /// The new row.
+        new: &'a str,
+    },
+    /// `update`: the old row (`old_data`) and the changed columns (`changed_data`).
+    Update {
+        /// The old row.
+        old: &'a str,
+        /// The changed columns.
+        changed: &'a str,
+    },
+    /// `delete`: the old row (`old_data`).
+    Delete {
+        /// The old row.
+        old: &'a str,
+    },
+    /// `truncate`, for a table that records it.
+    Truncate,
+}
+
+/// Checks `verb` and the parts it needs: the work every table's decoder shares, done
+/// once here rather than generated per table. `truncate` tells whether the table
+/// records truncations.
+pub fn parts<'a>(
+    ctx: Context<'_>,
+    verb: &str,
+    old_data: Option<&'a str>,
+    changed_data: Option<&'a str>,
+    truncate: bool,
+) -> Result<Parts<'a>, DecodeError> {
+    let old = || required(ctx, verb, DataPart::OldData, old_data);
+    let new = || required(ctx, verb, DataPart::ChangedData, changed_data);
+    Ok(match verb {
+        "insert" => Parts::Insert { new: new()? },
+        "update" => Parts::Update {
+            old: old()?,
+            changed: new()?,
+        },
+        "delete" => Parts::Delete { old: old()? },
+        "truncate" if truncate => Parts::Truncate,
+        _ => return Err(unexpected_verb(ctx, verb)),
+    })
+}
+
 /// The error for a verb the table does not record.
 pub fn unexpected_verb(ctx: Context<'_>, verb: &str) -> DecodeError {
     DecodeError::UnexpectedVerb {

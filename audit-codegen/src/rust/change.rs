@@ -29,7 +29,10 @@ pub fn render(
     let arms = variants.iter().map(|(v, change, names)| {
         let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
         quote! {
-            #(#pats)|* => #change::decode(activity_id, verb, old_data, changed_data).map(Self::#v),
+            #(#pats)|* => match #change::decode(activity_id, verb, old_data, changed_data) {
+                Ok(change) => Ok(Self::#v(change)),
+                Err(e) => Err(e),
+            },
         }
     });
     // With no audited table the parameters are otherwise unused.
@@ -38,7 +41,12 @@ pub fn render(
         .then(|| quote!(let _ = (verb, old_data, changed_data);));
     let try_arms = variants.iter().map(|(v, change, names)| {
         let pats = names.iter().map(|(s, n)| quote!((#s, #n)));
-        quote! { #(#pats)|* => #change::try_from(activity).map(Self::#v), }
+        quote! {
+            #(#pats)|* => match #change::try_from(activity) {
+                Ok(change) => Ok(Self::#v(change)),
+                Err(e) => Err(e),
+            },
+        }
     });
     let all_tables = plans
         .iter()

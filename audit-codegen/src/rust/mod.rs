@@ -49,6 +49,7 @@
 //! `Option<…>` makes such history decode).
 
 mod change;
+mod imports;
 pub(crate) mod names;
 mod table;
 mod types;
@@ -239,7 +240,8 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
                 let mut plan =
                     TablePlan::new(job.audited, job.base.clone(), &mut mapper, &mut scratch)?;
                 plan.names.clone_from(&job.names);
-                unparse(plan.render(&spec.audit_schema, spec.rust.serde))
+                let user_types = mapper.user_names.values().cloned().collect();
+                unparse(plan.render(&spec.audit_schema, spec.rust.serde, &user_types))
             })
             .collect::<Result<Vec<String>>>()
     };

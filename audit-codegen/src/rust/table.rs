@@ -1,5 +1,6 @@
 //! The items generated for one audited table: row, patch, change enum, key.
 
+use super::imports::{self, Imports};
 use super::names;
 use super::types::{Mapped, TypeMapper};
 use crate::error::{Error, Result};
@@ -176,7 +177,14 @@ impl<'a> TablePlan<'a> {
     /// serde's `Serialize` and `Deserialize`; a row whose columns carry attributes from
     /// the manifest derives them anyway (the attributes are serde's), and is decoded
     /// through its `Deserialize`.
-    pub fn render(&self, audit_schema: &str, serde: bool) -> TokenStream {
+    /// Renders the table's module; `user_types` are the names of the generated enums and
+    /// composites, which the module imports by name.
+    pub fn render(
+        &self,
+        audit_schema: &str,
+        serde: bool,
+        user_types: &std::collections::BTreeSet<String>,
+    ) -> TokenStream {
         let table = &self.audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let schema_lit = &table.schema;
@@ -258,22 +266,32 @@ impl<'a> TablePlan<'a> {
             quote!(&mut patch.#ident)
         });
         // Every column excluded: nothing to fill, and no unused `mut`.
+        // A struct literal rather than `Self::default()`, and `match` rather than `?`:
+        // neither instantiates a generic function per table (the derived `default` and
+        // `?`'s conversions would be compiled once per table type).
         let patch_body = if self.fields.is_empty() {
             quote! {
-                #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [])?;
-                Ok(Self::default())
+                match #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut []) {
+                    Ok(()) => Ok(Self {}),
+                    Err(e) => Err(e),
+                }
             }
         } else {
+            let idents = self.fields.iter().map(|f| &f.ident);
             quote! {
-                let mut patch = Self::default();
-                #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [#(#patch_slot_refs),*])?;
-                Ok(patch)
+                let mut patch = Self { #(#idents: None),* };
+                match #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [#(#patch_slot_refs),*]) {
+                    Ok(()) => Ok(patch),
+                    Err(e) => Err(e),
+                }
             }
         };
         let row_body = quote! {
             #(#row_slots)*
-            #rt::decode_row(ctx, part, text, Self::COLUMNS, &mut [#(#row_slot_refs),*])?;
-            Ok(Self { #(#row_values),* })
+            match #rt::decode_row(ctx, part, text, Self::COLUMNS, &mut [#(#row_slot_refs),*]) {
+                Ok(()) => Ok(Self { #(#row_values),* }),
+                Err(e) => Err(e),
+            }
         };
         // The column-by-column decoder, and for a row with serde attributes the decoder
         // through its Deserialize, which falls back on it for precise errors.
@@ -369,7 +387,12 @@ impl<'a> TablePlan<'a> {
                 Truncate,
             }
         });
-        let truncate_arm = truncate.then(|| quote!("truncate" => Ok(Self::Truncate),));
+        // `parts` only returns `Truncate` for a table that records it.
+        let truncate_arm = if truncate {
+            quote!(Ok(Self::Truncate))
+        } else {
+            quote!(Err(#rt::unexpected_verb(ctx, verb)))
+        };
         let truncate_none = truncate.then(|| quote!(Self::Truncate => None,));
         let truncate_verb =
             truncate.then(|| quote!(Self::Truncate => ::audit_runtime::Verb::Truncate,));
@@ -465,21 +488,26 @@ impl<'a> TablePlan<'a> {
                     changed_data: Option<&str>,
                 ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
                     let ctx = #rt::Context { activity_id, table: #qualified };
-                    let old = ::audit_runtime::DataPart::OldData;
-                    let new = ::audit_runtime::DataPart::ChangedData;
-                    match verb {
-                        "insert" => Ok(Self::Insert {
-                            new: #row::decode_json(ctx, new, #rt::required(ctx, verb, new, changed_data)?)?,
-                        }),
-                        "update" => Ok(Self::Update {
-                            old: #row::decode_json(ctx, old, #rt::required(ctx, verb, old, old_data)?)?,
-                            changed: #patch::decode_json(ctx, new, #rt::required(ctx, verb, new, changed_data)?)?,
-                        }),
-                        "delete" => Ok(Self::Delete {
-                            old: #row::decode_json(ctx, old, #rt::required(ctx, verb, old, old_data)?)?,
-                        }),
-                        #truncate_arm
-                        _ => Err(#rt::unexpected_verb(ctx, verb)),
+                    let old_part = ::audit_runtime::DataPart::OldData;
+                    let new_part = ::audit_runtime::DataPart::ChangedData;
+                    match #rt::parts(ctx, verb, old_data, changed_data, #truncate) {
+                        Ok(#rt::Parts::Insert { new }) => match #row::decode_json(ctx, new_part, new) {
+                            Ok(new) => Ok(Self::Insert { new }),
+                            Err(e) => Err(e),
+                        },
+                        Ok(#rt::Parts::Update { old, changed }) => match #row::decode_json(ctx, old_part, old) {
+                            Ok(old) => match #patch::decode_json(ctx, new_part, changed) {
+                                Ok(changed) => Ok(Self::Update { old, changed }),
+                                Err(e) => Err(e),
+                            },
+                            Err(e) => Err(e),
+                        },
+                        Ok(#rt::Parts::Delete { old }) => match #row::decode_json(ctx, old_part, old) {
+                            Ok(old) => Ok(Self::Delete { old }),
+                            Err(e) => Err(e),
+                        },
+                        Ok(#rt::Parts::Truncate) => #truncate_arm,
+                        Err(e) => Err(e),
                     }
                 }
 
@@ -521,7 +549,9 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    #rt::check_table(activity, Self::TABLES)?;
+                    if let Err(e) = #rt::check_table(activity, Self::TABLES) {
+                        return Err(e);
+                    }
                     Self::decode(
                         Some(activity.id),
                         activity.verb.as_str(),
@@ -536,13 +566,28 @@ impl<'a> TablePlan<'a> {
         // Each table's items live in a module of their own, re-exported: incremental
         // compilation splits code generation by module, so a change to one table
         // recompiles that module's code rather than the whole file's.
+        let imports = if self.fields.iter().any(|f| !f.attributes.is_empty()) {
+            Imports::Glob
+        } else {
+            imports::needed(self.fields.iter().map(|f| &f.ty.tokens), user_types)
+        };
+        let uses = match imports {
+            Imports::Glob => quote! {
+                #[allow(unused_imports)]
+                use super::*;
+            },
+            Imports::Names(names) if names.is_empty() => quote!(),
+            Imports::Names(names) => {
+                let names = names.iter().map(|n| format_ident!("{}", n));
+                quote!(use super::{#(#names),*};)
+            }
+        };
         let module = format_ident!("{}", self.module());
         let key_export = self.key_fields().map(|_| quote!(, #key));
         quote! {
             #[allow(non_snake_case)]
             mod #module {
-                #[allow(unused_imports)]
-                use super::*;
+                #uses
 
                 #items
             }
@@ -592,14 +637,18 @@ impl<'a> TablePlan<'a> {
             let ident = idents[0];
             let ty = &types[0];
             quote! {
-                ::audit_runtime::codegen::decode_key::<#ty>(ctx, object_id, #expected)
-                    .map(|#ident| Self { #ident })
+                match ::audit_runtime::codegen::decode_key::<#ty>(ctx, object_id, #expected) {
+                    Ok(#ident) => Ok(Self { #ident }),
+                    Err(e) => Err(e),
+                }
             }
         } else {
             let vars: Vec<Ident> = (0..fields.len()).map(|i| format_ident!("k{}", i)).collect();
             quote! {
-                ::audit_runtime::codegen::decode_key::<(#(#types,)*)>(ctx, object_id, #expected)
-                    .map(|(#(#vars,)*)| Self { #(#idents: #vars),* })
+                match ::audit_runtime::codegen::decode_key::<(#(#types,)*)>(ctx, object_id, #expected) {
+                    Ok((#(#vars,)*)) => Ok(Self { #(#idents: #vars),* }),
+                    Err(e) => Err(e),
+                }
             }
         };
         let rt = quote!(::audit_runtime::codegen);
@@ -635,15 +684,19 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    #rt::check_table(activity, #change::TABLES)?;
+                    if let Err(e) = #rt::check_table(activity, #change::TABLES) {
+                        return Err(e);
+                    }
                     let ctx = #rt::Context { activity_id: Some(activity.id), table: #qualified };
-                    let object_id = #rt::required(
+                    match #rt::required(
                         ctx,
                         activity.verb.as_str(),
                         ::audit_runtime::DataPart::ObjectId,
                         activity.object_id_text(),
-                    )?;
-                    Self::decode(Some(activity.id), object_id)
+                    ) {
+                        Ok(object_id) => Self::decode(Some(activity.id), object_id),
+                        Err(e) => Err(e),
+                    }
                 }
             }
 
