@@ -86,17 +86,15 @@ impl<T: DeserializeOwned> Slot for Option<T> {
     }
 }
 
-/// The value of a slot [`decode_row`] filled.
+/// Reached when a slot [`decode_row`] returned `Ok` for is empty, which it rules out.
 ///
 /// # Panics
 ///
-/// When the slot is empty, which `decode_row` returning `Ok` rules out.
-#[inline]
-pub fn filled<T>(slot: Option<T>) -> T {
-    match slot {
-        Some(value) => value,
-        None => unreachable!("decode_row fills every slot or fails"),
-    }
+/// Always: it is a bug of `decode_row` to get here.
+#[cold]
+#[inline(never)]
+pub fn unfilled() -> ! {
+    unreachable!("decode_row fills every slot or fails")
 }
 
 /// Writes a patch's new value of a column, if it has one, into the row's field.
@@ -104,11 +102,6 @@ pub fn apply<T: Clone>(field: &mut T, value: &Option<T>) {
     if let Some(value) = value {
         field.clone_from(value);
     }
-}
-
-/// Whether none of a patch's slots holds a value (no column changed).
-pub fn all_empty(slots: &[&dyn Slot]) -> bool {
-    !slots.iter().any(|slot| slot.is_filled())
 }
 
 /// Decodes the JSON object `text`, a full row (a part of an activity of `ctx`'s table),
@@ -625,17 +618,17 @@ mod tests {
         let (id, note, count) =
             row(r#" { "count" : 3 , "dropped": [1, {"a": 2}], "id":1, "n\u006fte": "x" } "#)
                 .unwrap();
-        assert_eq!(filled(id), 1);
-        assert_eq!(filled(note), Some("x".to_owned()));
-        assert_eq!(filled(count), Some(3));
+        assert_eq!(id, Some(1));
+        assert_eq!(note, Some(Some("x".to_owned())));
+        assert_eq!(count, Some(Some(3)));
         assert_eq!(row(r#"{"id":-1,"note":null}"#).unwrap().0, Some(-1));
     }
 
     #[test]
     fn absent_keys() {
         let (_, note, count) = row(r#"{"note": null, "id": 1}"#).unwrap();
-        assert_eq!(filled(note), None);
-        assert_eq!(filled(count), None);
+        assert_eq!(note, Some(None));
+        assert_eq!(count, Some(None));
         match row(r#"{"note": null}"#) {
             Err(DecodeError::MissingColumn {
                 activity_id: Some(7),

@@ -259,7 +259,7 @@ impl<'a> TablePlan<'a> {
         });
         let row_values = self.fields.iter().zip(&locals).map(|(f, local)| {
             let ident = &f.ident;
-            quote!(#ident: #rt::filled(#local))
+            quote!(#ident: #local)
         });
         let patch_slot_refs = by_slot.iter().map(|&i| {
             let ident = &self.fields[i].ident;
@@ -286,10 +286,21 @@ impl<'a> TablePlan<'a> {
                 }
             }
         };
+        // The filled slots are taken out by one pattern: no call per column.
+        let filled = if self.fields.is_empty() {
+            quote!(Ok(Self {}))
+        } else {
+            quote! {
+                match (#(#locals,)*) {
+                    (#(Some(#locals),)*) => Ok(Self { #(#row_values),* }),
+                    _ => #rt::unfilled(),
+                }
+            }
+        };
         let row_body = quote! {
             #(#row_slots)*
             match #rt::decode_row(ctx, part, text, Self::COLUMNS, &mut [#(#row_slot_refs),*]) {
-                Ok(()) => Ok(Self { #(#row_values),* }),
+                Ok(()) => #filled,
                 Err(e) => Err(e),
             }
         };
@@ -372,9 +383,16 @@ impl<'a> TablePlan<'a> {
             let idents = self.fields.iter().map(|f| &f.ident);
             quote!(#(#rt::apply(&mut row.#idents, &self.#idents);)*)
         };
+        // A pattern: no call, no trait object per column.
         let is_empty = {
             let idents = self.fields.iter().map(|f| &f.ident);
-            quote!(#rt::all_empty(&[#(&self.#idents),*]))
+            quote! {
+                match self {
+                    Self { #(#idents: None),* } => true,
+                    #[allow(unreachable_patterns)]
+                    _ => false,
+                }
+            }
         };
         let patch_doc =
             format!(" The columns of `{qualified}` an update changed, with their new values.");
@@ -442,6 +460,7 @@ impl<'a> TablePlan<'a> {
                 }
 
                 /// Whether no column changed.
+                #[allow(clippy::match_like_matches_macro)]
                 pub fn is_empty(&self) -> bool {
                     #is_empty
                 }

@@ -93,7 +93,7 @@ pub fn run(
                 one: Vec::new(),
                 partitioned: Vec::new(),
             };
-            for round in 0..options.rounds {
+            for round in 0..super::write_rounds(options) {
                 for i in 0..2 {
                     let layout = Layout::BOTH[(i + round) % 2];
                     reset(db, layout)?;

@@ -80,13 +80,13 @@ impl WriteCell {
     }
 
     /// Partitioned relative to one table, as throughput (> 1: partitioned is faster):
-    /// TPS ratio for single-row, inverse time ratio for bulk.
+    /// TPS ratio for single-row, inverse time ratio for bulk; the median of the rounds'
+    /// ratios (see [`paired_ratio`]).
     pub fn ratio(&self) -> Option<f64> {
-        let (one, part) = (median(&self.one)?, median(&self.partitioned)?);
-        Some(match self.clients {
-            Some(_) => part / one,
-            None => one / part,
-        })
+        match self.clients {
+            Some(_) => paired_ratio(&self.partitioned, &self.one),
+            None => paired_ratio(&self.one, &self.partitioned),
+        }
     }
 
     /// The cell in words.
@@ -105,6 +105,30 @@ impl WriteCell {
             None => format!("bulk {}", self.verb),
         }
     }
+}
+
+/// Rounds of each write cell: at least five outside `--quick`, since a 5% target is
+/// within the spread of three rounds on a shared machine.
+pub fn write_rounds(options: &Options) -> usize {
+    if options.quick {
+        options.rounds
+    } else {
+        options.rounds.max(5)
+    }
+}
+
+/// The median over rounds of `numerator[i] / denominator[i]`. Both layouts run back to
+/// back in each round, so a round's ratio compares them under the same conditions; the
+/// speed of this machine drifts by more between rounds (20% seen) than the difference
+/// measured, which a ratio of the two medians would mix in.
+pub fn paired_ratio(numerator: &[f64], denominator: &[f64]) -> Option<f64> {
+    let ratios: Vec<f64> = numerator
+        .iter()
+        .zip(denominator)
+        .filter(|(_, d)| **d > 0.0)
+        .map(|(n, d)| n / d)
+        .collect();
+    median(&ratios)
 }
 
 /// Server CPU time per single-row transaction, both layouts.
@@ -130,9 +154,10 @@ impl CpuCell {
         }
     }
 
-    /// One table's CPU time over partitioned's (> 1: partitioned costs less).
+    /// One table's CPU time over partitioned's (> 1: partitioned costs less), the median
+    /// of the rounds' ratios (see [`paired_ratio`]).
     pub fn ratio(&self) -> Option<f64> {
-        Some(median(&self.one)? / median(&self.partitioned)?)
+        paired_ratio(&self.one, &self.partitioned)
     }
 
     /// The cell in words.
@@ -394,6 +419,16 @@ mod tests {
             ..single
         };
         assert_eq!(bulk.ratio(), Some(0.9));
+        // The median of the rounds' ratios, not the ratio of the medians.
+        assert_eq!(
+            paired_ratio(&[100.0, 50.0, 200.0], &[100.0, 100.0, 100.0]),
+            Some(1.0)
+        );
+        assert_eq!(
+            paired_ratio(&[90.0, 110.0, 121.0], &[100.0, 100.0, 110.0]),
+            Some(1.1)
+        );
+        assert_eq!(paired_ratio(&[], &[]), None);
         assert_eq!(thousands(10_000_000), "10,000,000");
         assert_eq!(thousands(999), "999");
     }

@@ -40,8 +40,9 @@ fn writes(out: &mut String, results: &Results) {
          (the same table, audited into a second audit schema generated with `partition = \
          \"month\"`), the same pgbench scripts and bulk statements as above, interleaved \
          round by round, each after a reset; bulk statements on a fresh connection. \
-         Single-row in TPS, bulk in ms; the ratio is partitioned throughput over one \
-         table's.\n"
+         Single-row in TPS, bulk in ms (medians); the ratio is partitioned throughput over \
+         one table's, the median of the rounds' ratios (the two layouts run back to back in \
+         a round).\n"
     );
     let _ = writeln!(
         out,
@@ -103,7 +104,7 @@ fn cpu(out: &mut String, results: &Results) {
          first), on its own connection after a reset; the backend's user and system time \
          from `/proc`, per transaction. Steadier than TPS on a shared machine; leaves out \
          the client and the protocol, the same for both. The ratio is one table's time over \
-         partitioned's.\n",
+         partitioned's, the median of the rounds' ratios.\n",
         thousands(first.transactions as i64)
     );
     let _ = writeln!(
@@ -150,7 +151,7 @@ fn history(out: &mut String, results: &Results) {
          `audit_schema` migration ({:.1} s, without the secondary indexes the conversion \
          rebuilds anyway, and {:.1} s), the partitioned one then converted by the \
          generated `{}` migration ({:.1} s, {:.1} s per million rows: copy, index builds, \
-         `ANALYZE`). Through \
+         `ANALYZE`); both histories then vacuumed, as a history kept for months is. Through \
          `audit_runtime::query` on one connection each, alternating run by run; {} runs per \
          question after {} warm-up runs, each a random record, actor, day or time.\n",
         thousands(h.partitioned_rows),

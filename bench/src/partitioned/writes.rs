@@ -50,6 +50,7 @@ pub fn run(
     options: &Options,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<WriteCell>, Vec<WriteCell>), String> {
+    let rounds = super::write_rounds(options);
     let mut single = Vec::new();
     for verb in Verb::ALL {
         for &clients in &options.clients {
@@ -61,7 +62,7 @@ pub fn run(
                     one: Vec::new(),
                     partitioned: Vec::new(),
                 };
-                for round in 0..options.rounds {
+                for round in 0..rounds {
                     for i in 0..2 {
                         let layout = Layout::BOTH[(i + round) % 2];
                         let tps = single_row(db, options, &cell, layout, round, notes)?;
@@ -80,11 +81,6 @@ pub fn run(
             }
         }
     }
-    let rounds = if options.quick {
-        options.rounds
-    } else {
-        options.rounds.max(3)
-    };
     let mut bulk = Vec::new();
     for verb in Verb::ALL {
         let mut cell = WriteCell {
