@@ -568,15 +568,15 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    if let Err(e) = #rt::check_table(activity, Self::TABLES) {
-                        return Err(e);
+                    match #rt::check_table(activity, Self::TABLES) {
+                        Ok(()) => Self::decode(
+                            Some(activity.id),
+                            activity.verb.as_str(),
+                            activity.old_data_text(),
+                            activity.changed_data_text(),
+                        ),
+                        Err(e) => Err(e),
                     }
-                    Self::decode(
-                        Some(activity.id),
-                        activity.verb.as_str(),
-                        activity.old_data_text(),
-                        activity.changed_data_text(),
-                    )
                 }
             }
 
@@ -703,17 +703,17 @@ impl<'a> TablePlan<'a> {
                 type Error = ::audit_runtime::DecodeError;
 
                 fn try_from(activity: &::audit_runtime::Activity) -> ::core::result::Result<Self, Self::Error> {
-                    if let Err(e) = #rt::check_table(activity, #change::TABLES) {
-                        return Err(e);
-                    }
                     let ctx = #rt::Context { activity_id: Some(activity.id), table: #qualified };
-                    match #rt::required(
-                        ctx,
-                        activity.verb.as_str(),
-                        ::audit_runtime::DataPart::ObjectId,
-                        activity.object_id_text(),
-                    ) {
-                        Ok(object_id) => Self::decode(Some(activity.id), object_id),
+                    match #rt::check_table(activity, #change::TABLES) {
+                        Ok(()) => match #rt::required(
+                            ctx,
+                            activity.verb.as_str(),
+                            ::audit_runtime::DataPart::ObjectId,
+                            activity.object_id_text(),
+                        ) {
+                            Ok(object_id) => Self::decode(Some(activity.id), object_id),
+                            Err(e) => Err(e),
+                        },
                         Err(e) => Err(e),
                     }
                 }
