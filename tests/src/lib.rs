@@ -5,6 +5,7 @@
 //! nothing behind.
 
 pub mod fuzz;
+pub mod rng;
 
 use audit_codegen::spec::{AuditSpec, AuditedTable};
 use postgres::{Client, NoTls};

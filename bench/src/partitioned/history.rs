@@ -13,6 +13,7 @@ use super::{HistoryFigures, QueryFigures};
 use crate::database::{Database, db_err};
 use audit_runtime::query::{self, TimeRange};
 use audit_runtime::{AuditTrail, AuditedTable, DataPart, DecodeError};
+use audit_tests::rng::Rng;
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use postgres::Client;
 use serde_json::{Map, Value};
@@ -260,18 +261,6 @@ macro_rules! history_table {
 history_table!(PartitionedHistory, "hist_part", "bench_history_part");
 history_table!(OneTableHistory, "hist_one", "bench_history_one");
 
-/// xorshift64*: the same instances every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n.max(1) as u64) as i64
-    }
-}
-
 /// One question against one history: a fresh random instance per call, returning the
 /// number of entries.
 type Question<'a> = Box<dyn FnMut(&mut Client, &mut Rng) -> Result<usize, String> + 'a>;
@@ -423,8 +412,8 @@ pub fn run(
     let mut part_questions = questions::<PartitionedHistory>(&part_shape);
     let mut one_questions = questions::<OneTableHistory>(&one_shape);
     for ((name, part), (_, one)) in part_questions.iter_mut().zip(one_questions.iter_mut()) {
-        let mut part_rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let mut one_rng = Rng(0x9e37_79b9_7f4a_7c15);
+        let mut part_rng = Rng::new();
+        let mut one_rng = Rng::new();
         let mut part_times = Vec::with_capacity(runs);
         let mut one_times = Vec::with_capacity(runs);
         let (mut part_entries, mut one_entries) = (0, 0);

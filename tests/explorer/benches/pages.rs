@@ -15,6 +15,7 @@ use audit_explorer_check::audit::Change;
 use audit_explorer_check::serve;
 use audit_runtime::explorer::Explorer;
 use audit_tests::TestDb;
+use audit_tests::rng::Rng;
 use axum::Router;
 use bulk::Shape;
 use std::net::SocketAddr;
@@ -25,18 +26,6 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// The target: every page's median below this.
 const TARGET: Duration = Duration::from_millis(50);
-
-/// xorshift64*: the same instances every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as i64
-    }
-}
 
 /// `GET path`: the response's size; panics unless it is a 200.
 async fn get(server: SocketAddr, path: &str) -> usize {
@@ -170,7 +159,7 @@ fn main() {
             }),
         ),
     ];
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new();
     let mut failed = Vec::new();
     for (name, page) in &pages {
         for _ in 0..runs / 10 {

@@ -14,24 +14,13 @@ mod common;
 
 use audit_history_check::{ArticleChange, ArticleKey, Change};
 use audit_runtime::query::{self, TimeRange};
+use audit_tests::rng::Rng;
 use chrono::{DateTime, Duration, Utc};
 use common::bulk::{Shape, fill};
 use std::time::{Duration as Elapsed, Instant};
 
 /// Measured runs per question (after as many warm-up runs as a tenth of it).
 const RUNS: usize = 2000;
-
-/// xorshift64*: the same instances every run.
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: i64) -> i64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        (self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n as u64) as i64
-    }
-}
 
 /// Runs `run` with a fresh random instance `RUNS / 10 + RUNS` times; reports the
 /// measured runs' percentiles and the mean number of entries returned.
@@ -102,7 +91,7 @@ fn main() {
 
     let start: DateTime<Utc> = Shape::START.parse().unwrap();
     let records = shape.records();
-    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut rng = Rng::new();
     measure("history of a record", &mut rng, |rng| {
         let key = ArticleKey {
             id: rng.below(records) as i32,
