@@ -2,10 +2,10 @@
 //!
 //! Generated code only names paths below `::audit_runtime`, so a user crate that depends
 //! on `audit-runtime` alone compiles it. Decoding is table-driven: generated code lists
-//! a table's columns once ([`Column`]) and hands [`decode_row`] or [`decode_patch`] one
-//! typed [`Slot`] per column; they read the JSON object in one pass, parsing each value
-//! straight into its slot, so the code generated per column is a variable and a field
-//! and every error names its column.
+//! a table's columns once ([`Column`]) and hands [`decode_object`] one typed [`Slot`] per
+//! column, the fields of the table's patch (a row is decoded into a patch too, then moved
+//! out of it); it reads the JSON object in one pass, parsing each value straight into its
+//! slot, so the code generated per column is a field and every error names its column.
 #![doc(hidden)]
 
 pub use chrono;
@@ -39,9 +39,9 @@ pub struct Context<'a> {
 }
 
 /// A typed place a column's value is decoded into: `Option<T>`, `None` until the value is
-/// read. Generated code passes one slot per column to [`decode_row`] or [`decode_patch`]
-/// as `&mut dyn Slot`, so the parse code is generic over the column's type only (shared
-/// by every table of the crate), not generated per table or column.
+/// read. Generated code passes one slot per column to [`decode_object`] as
+/// `&mut dyn Slot`, so the parse code is generic over the column's type only (shared by
+/// every table of the crate), not generated per table or column.
 pub trait Slot {
     /// Parses the JSON value at the start of `text` into the slot and returns how many
     /// bytes it took; `Err(None)` when the slot is already filled (a duplicate key).
@@ -134,6 +134,32 @@ pub fn decode_row(
         }
     }
     Ok(())
+}
+
+/// What an object of an activity holds, for [`decode_object`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Object {
+    /// A whole row: decoded by [`decode_row`].
+    Row,
+    /// The changed columns of an update: decoded by [`decode_patch`].
+    Patch,
+}
+
+/// Decodes the JSON object `text` into `slots` as [`decode_row`] or [`decode_patch`]
+/// does, by what it holds. Generated code decodes rows and patches with one function per
+/// table, into the patch's fields, so the choice is a value rather than a second function.
+pub fn decode_object(
+    ctx: Context<'_>,
+    part: DataPart,
+    text: &str,
+    columns: &'static [Column],
+    slots: &mut [&mut dyn Slot],
+    object: Object,
+) -> Result<(), DecodeError> {
+    match object {
+        Object::Row => decode_row(ctx, part, text, columns, slots),
+        Object::Patch => decode_patch(ctx, part, text, columns, slots),
+    }
 }
 
 /// Decodes the JSON object `text`, the changed columns of an update, into `slots` as

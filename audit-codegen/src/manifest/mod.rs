@@ -20,6 +20,7 @@
 //! [rust]
 //! time = "chrono"               # chrono (default) | time
 //! serde = false                 # derive Serialize/Deserialize for the generated types
+//! partial_eq = false            # derive PartialEq (and Eq) for rows, patches and changes
 //! [rust.types]                  # Rust types for SQL types (aliases like int8 accepted)
 //! "public.money_bag" = "crate::MoneyBag"
 //!

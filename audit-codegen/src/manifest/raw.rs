@@ -64,6 +64,9 @@ pub(crate) struct RawRust {
     /// Derive serde's traits for the generated types.
     #[serde(default)]
     pub serde: bool,
+    /// Derive `PartialEq` (and `Eq`) for the rows, patches and changes.
+    #[serde(default)]
+    pub partial_eq: bool,
     #[serde(default)]
     pub types: BTreeMap<Spanned<String>, Spanned<String>>,
 }

@@ -644,6 +644,7 @@ impl Resolver<'_> {
             time_crate,
             type_overrides: overrides.into_iter().map(|(k, (v, _))| (k, v)).collect(),
             serde: raw.serde,
+            partial_eq: raw.partial_eq,
         }
     }
 

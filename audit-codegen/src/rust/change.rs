@@ -2,6 +2,7 @@
 
 use super::names;
 use super::table::TablePlan;
+use crate::spec::RustOptions;
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
 
@@ -11,7 +12,7 @@ pub fn render(
     plans: &[TablePlan<'_>],
     audit_schema: &str,
     actor_id_type: &str,
-    serde: bool,
+    options: &RustOptions,
 ) -> TokenStream {
     let variants: Vec<_> = plans
         .iter()
@@ -52,7 +53,8 @@ pub fn render(
         .iter()
         .flat_map(|p| p.names.iter())
         .map(|(s, n)| quote!((#s, #n)));
-    let serde = serde.then(|| {
+    let partial_eq = options.partial_eq.then(|| quote!(PartialEq));
+    let serde = options.serde.then(|| {
         quote! {
             #[derive(::audit_runtime::codegen::serde::Serialize, ::audit_runtime::codegen::serde::Deserialize)]
             #[serde(crate = "::audit_runtime::codegen::serde")]
@@ -61,7 +63,7 @@ pub fn render(
     quote! {
         /// A recorded change of any audited table.
         #[allow(clippy::large_enum_variant)]
-        #[derive(Debug, Clone, PartialEq)]
+        #[derive(Debug, Clone, #partial_eq)]
         #serde
         pub enum Change {
             #(#defs)*

@@ -10,9 +10,10 @@
 //! reuse.
 //!
 //! Compile time: the code per table is kept to what a user's crate must compile for it.
-//! Decoding is table-driven (`audit_runtime::codegen::decode_row`: one pass over the JSON
-//! object, each value parsed straight into a typed slot through one generic parse per
-//! column type shared by all tables) rather than serde's derive, whose expansions made a
+//! Decoding is table-driven (`audit_runtime::codegen::decode_object`: one pass over the
+//! JSON object, each value parsed straight into a typed slot, a field of the table's
+//! patch, through one generic parse per column type shared by all tables; a row is
+//! decoded into a patch and moved out of it by one pattern) rather than serde's derive, whose expansions made a
 //! table cost about seven times more compile time; serde's derives are opt-in
 //! (`RustOptions::serde`).
 //!
@@ -183,7 +184,7 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
         &plans,
         audit_schema,
         actor_id_type,
-        spec.rust.serde,
+        &spec.rust,
     ))?;
     code.push_str(&tail);
     split_code.push_str(&tail);
@@ -241,7 +242,7 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
                     TablePlan::new(job.audited, job.base.clone(), &mut mapper, &mut scratch)?;
                 plan.names.clone_from(&job.names);
                 let user_types = mapper.user_names.values().cloned().collect();
-                unparse(plan.render(&spec.audit_schema, spec.rust.serde, &user_types))
+                unparse(plan.render(&spec.audit_schema, &spec.rust, &user_types))
             })
             .collect::<Result<Vec<String>>>()
     };

@@ -4,7 +4,7 @@ use super::imports::{self, Imports};
 use super::names;
 use super::types::{Mapped, TypeMapper};
 use crate::error::{Error, Result};
-use crate::spec::AuditedTable;
+use crate::spec::{AuditedTable, RustOptions};
 use proc_macro2::{Ident, TokenStream};
 use quote::{format_ident, quote};
 
@@ -173,18 +173,20 @@ impl<'a> TablePlan<'a> {
     }
 
     /// Renders the row struct, patch, change enum and key; `audit_schema` is where the
-    /// table's history lives, for the history queries. With `serde`, every item derives
-    /// serde's `Serialize` and `Deserialize`; a row whose columns carry attributes from
-    /// the manifest derives them anyway (the attributes are serde's), and is decoded
-    /// through its `Deserialize`.
-    /// Renders the table's module; `user_types` are the names of the generated enums and
-    /// composites, which the module imports by name.
+    /// table's history lives, for the history queries. With `options.serde`, every item
+    /// derives serde's `Serialize` and `Deserialize`; a row whose columns carry attributes
+    /// from the manifest derives them anyway (the attributes are serde's), and is decoded
+    /// through its `Deserialize`. With `options.partial_eq` the row, patch and change
+    /// derive `PartialEq` (and `Eq` where the fields allow); the key always does.
+    /// `user_types` are the names of the generated enums and composites, which the
+    /// module imports by name.
     pub fn render(
         &self,
         audit_schema: &str,
-        serde: bool,
+        options: &RustOptions,
         user_types: &std::collections::BTreeSet<String>,
     ) -> TokenStream {
+        let serde = options.serde;
         let table = &self.audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let schema_lit = &table.schema;
@@ -194,8 +196,13 @@ impl<'a> TablePlan<'a> {
         let change = format_ident!("{}Change", row.to_string().trim_end_matches('_'));
         let key = format_ident!("{}Key", row.to_string().trim_end_matches('_'));
         let rt = quote!(::audit_runtime::codegen);
-        let derive = |eq: bool, extra: TokenStream, serde: bool| {
-            let eq = if eq { quote!(Eq,) } else { quote!() };
+        // `compare`: whether the type derives `PartialEq` (and `Eq` when `eq`).
+        let derive = |compare: bool, eq: bool, extra: TokenStream, serde: bool| {
+            let compare = match (compare, eq) {
+                (false, _) => quote!(),
+                (true, false) => quote!(PartialEq,),
+                (true, true) => quote!(PartialEq, Eq,),
+            };
             let serde = serde.then(|| {
                 quote! {
                     #[derive(#rt::serde::Serialize, #rt::serde::Deserialize)]
@@ -203,7 +210,7 @@ impl<'a> TablePlan<'a> {
                 }
             });
             quote! {
-                #[derive(Debug, Clone, #extra PartialEq, #eq)]
+                #[derive(Debug, Clone, #extra #compare)]
                 #serde
             }
         };
@@ -231,36 +238,11 @@ impl<'a> TablePlan<'a> {
             let expected = f.expected();
             quote!(#rt::Column { name: #name, expected: #expected })
         });
-        // One typed slot per column, passed to the runtime in `COLUMNS` order: a local
-        // of the row's decoder (`Option` of the field's type, so `Option<Option<T>>` for
-        // a nullable column), the field itself for the patch.
+        // One typed slot per column, passed to the runtime in `COLUMNS` order: the
+        // patch's fields (`Option` of the row field's type, so `Option<Option<T>>` for a
+        // nullable column). A row is decoded into a patch too, then moved out of it.
         let mut by_slot: Vec<usize> = (0..self.fields.len()).collect();
         by_slot.sort_by_key(|&i| slots[i]);
-        let locals: Vec<Ident> = (0..self.fields.len())
-            .map(|i| format_ident!("s{}", i))
-            .collect();
-        let row_slots: Vec<TokenStream> = self
-            .fields
-            .iter()
-            .zip(&locals)
-            .map(|(f, local)| {
-                let ty = if f.nullable && !f.overridden {
-                    let t = &f.ty.tokens;
-                    quote!(Option<#t>)
-                } else {
-                    f.row_type()
-                };
-                quote!(let mut #local: Option<#ty> = None;)
-            })
-            .collect();
-        let row_slot_refs = by_slot.iter().map(|&i| {
-            let local = &locals[i];
-            quote!(&mut #local)
-        });
-        let row_values = self.fields.iter().zip(&locals).map(|(f, local)| {
-            let ident = &f.ident;
-            quote!(#ident: #local)
-        });
         let patch_slot_refs = by_slot.iter().map(|&i| {
             let ident = &self.fields[i].ident;
             quote!(&mut patch.#ident)
@@ -271,7 +253,7 @@ impl<'a> TablePlan<'a> {
         // `?`'s conversions would be compiled once per table type).
         let patch_body = if self.fields.is_empty() {
             quote! {
-                match #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut []) {
+                match #rt::decode_object(ctx, part, text, #row::COLUMNS, &mut [], object) {
                     Ok(()) => Ok(Self {}),
                     Err(e) => Err(e),
                 }
@@ -280,27 +262,29 @@ impl<'a> TablePlan<'a> {
             let idents = self.fields.iter().map(|f| &f.ident);
             quote! {
                 let mut patch = Self { #(#idents: None),* };
-                match #rt::decode_patch(ctx, part, text, #row::COLUMNS, &mut [#(#patch_slot_refs),*]) {
+                match #rt::decode_object(ctx, part, text, #row::COLUMNS, &mut [#(#patch_slot_refs),*], object) {
                     Ok(()) => Ok(patch),
                     Err(e) => Err(e),
                 }
             }
         };
-        // The filled slots are taken out by one pattern: no call per column.
+        // The filled fields are moved out by one pattern: no call per column, and no
+        // second set of slots.
         let filled = if self.fields.is_empty() {
-            quote!(Ok(Self {}))
+            quote!(Ok(#patch {}) => Ok(Self {}),)
         } else {
+            let locals: Vec<Ident> = (0..self.fields.len())
+                .map(|i| format_ident!("s{}", i))
+                .collect();
+            let idents: Vec<&Ident> = self.fields.iter().map(|f| &f.ident).collect();
             quote! {
-                match (#(#locals,)*) {
-                    (#(Some(#locals),)*) => Ok(Self { #(#row_values),* }),
-                    _ => #rt::unfilled(),
-                }
+                Ok(#patch { #(#idents: Some(#locals)),* }) => Ok(Self { #(#idents: #locals),* }),
+                Ok(_) => #rt::unfilled(),
             }
         };
         let row_body = quote! {
-            #(#row_slots)*
-            match #rt::decode_row(ctx, part, text, Self::COLUMNS, &mut [#(#row_slot_refs),*]) {
-                Ok(()) => #filled,
+            match #patch::decode_object(ctx, part, text, #rt::Object::Row) {
+                #filled
                 Err(e) => Err(e),
             }
         };
@@ -339,7 +323,6 @@ impl<'a> TablePlan<'a> {
                 }
             }
         };
-        let patch_sig = decode_sig(format_ident!("decode_json"));
 
         // The patch.
         let patch_fields = self.fields.iter().map(|f| {
@@ -421,13 +404,14 @@ impl<'a> TablePlan<'a> {
         let key_items = self.render_key(
             (&row, &key, &change),
             &qualified,
-            &|eq, extra| derive(eq, extra, serde),
+            &|eq, extra| derive(true, eq, extra, serde),
             audit_schema,
             serde,
         );
-        let derive_row = derive(all_eq, quote!(), row_serde);
-        let derive_patch = derive(all_eq, quote!(Default,), serde);
-        let derive_change = derive(all_eq, quote!(), serde);
+        let compare = options.partial_eq;
+        let derive_row = derive(compare, all_eq, quote!(), row_serde);
+        let derive_patch = derive(compare, all_eq, quote!(Default,), serde);
+        let derive_change = derive(compare, all_eq, quote!(), serde);
         let change_serde = serde.then(|| quote!(#[serde(rename_all = "snake_case")]));
 
         let items = quote! {
@@ -448,9 +432,15 @@ impl<'a> TablePlan<'a> {
             pub struct #patch { #(#patch_fields)* }
 
             impl #patch {
-                #[doc = " Decodes a patch from JSON text."]
+                #[doc = " Decodes a patch, or with `Object::Row` a whole row, from JSON text into"]
+                #[doc = " the patch's fields."]
                 #[doc(hidden)]
-                pub #patch_sig {
+                pub fn decode_object(
+                    ctx: #rt::Context<'_>,
+                    part: ::audit_runtime::DataPart,
+                    text: &str,
+                    object: #rt::Object,
+                ) -> ::core::result::Result<Self, ::audit_runtime::DecodeError> {
                     #patch_body
                 }
 
@@ -515,7 +505,7 @@ impl<'a> TablePlan<'a> {
                             Err(e) => Err(e),
                         },
                         Ok(#rt::Parts::Update { old, changed }) => match #row::decode_json(ctx, old_part, old) {
-                            Ok(old) => match #patch::decode_json(ctx, new_part, changed) {
+                            Ok(old) => match #patch::decode_object(ctx, new_part, changed, #rt::Object::Patch) {
                                 Ok(changed) => Ok(Self::Update { old, changed }),
                                 Err(e) => Err(e),
                             },
