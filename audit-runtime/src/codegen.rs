@@ -560,6 +560,15 @@ pub fn check_table(activity: &crate::Activity, tables: &[(&str, &str)]) -> Resul
     })
 }
 
+/// The variant position of table `schema.name` in `dispatch`, a list of every table name
+/// of the generated `Change` sorted by schema and name, with the position of its variant.
+pub fn table_index(dispatch: &[(&str, &str, u32)], schema: &str, name: &str) -> Option<u32> {
+    match dispatch.binary_search_by(|&(s, n, _)| (s, n).cmp(&(schema, name))) {
+        Ok(found) => Some(dispatch[found].2),
+        Err(_) => None,
+    }
+}
+
 /// The error for an activity of a table the code was not generated for.
 pub fn unknown_table(activity_id: Option<i64>, schema: &str, name: &str) -> DecodeError {
     DecodeError::UnknownTable {
@@ -589,6 +598,23 @@ pub fn required_patch<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_index_finds_every_name_and_only_those() {
+        let dispatch = [
+            ("public", "article", 0),
+            ("public", "article_2026", 0),
+            ("public", "comment", 1),
+            ("sales", "article", 2),
+        ];
+        assert_eq!(table_index(&dispatch, "public", "article"), Some(0));
+        assert_eq!(table_index(&dispatch, "public", "article_2026"), Some(0));
+        assert_eq!(table_index(&dispatch, "public", "comment"), Some(1));
+        assert_eq!(table_index(&dispatch, "sales", "article"), Some(2));
+        assert_eq!(table_index(&dispatch, "sales", "comment"), None);
+        assert_eq!(table_index(&dispatch, "", ""), None);
+        assert_eq!(table_index(&[], "public", "article"), None);
+    }
 
     const COLUMNS: &[Column] = &[
         Column {
