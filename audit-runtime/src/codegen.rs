@@ -86,6 +86,52 @@ impl<T: DeserializeOwned> Slot for Option<T> {
     }
 }
 
+/// Instantiates, in this crate, the slot and patch code of the column types of the type
+/// table ([`crate::types`]). A debug build shares generic instances with the crates that
+/// depend on it, so a crate that includes generated code links these instead of
+/// compiling copies of its own. Never called: referring to the code is what makes it.
+#[doc(hidden)]
+pub fn instantiate_column_types(slot: &mut dyn FnMut(&mut dyn Slot)) {
+    use crate::types::*;
+    macro_rules! column_types {
+        ($($t:ty),* $(,)?) => {$(
+            // A NOT NULL column's slot, and a nullable one's.
+            slot(&mut None::<$t>);
+            slot(&mut None::<Option<$t>>);
+            // A function pointer that is only bound is optimised away before
+            // instantiation; one that escapes is not.
+            core::hint::black_box(apply::<$t> as fn(&mut $t, &Option<$t>));
+            core::hint::black_box(apply::<Option<$t>> as fn(&mut Option<$t>, &Option<Option<$t>>));
+        )*};
+    }
+    column_types!(
+        bool,
+        i16,
+        i32,
+        i64,
+        String,
+        Float4,
+        Float8,
+        Numeric,
+        Money,
+        Bytea,
+        Uuid,
+        Date,
+        chrono::NaiveTime,
+        TimeTz,
+        Timestamp,
+        Timestamptz,
+        Interval,
+        Inet,
+        MacAddr,
+        MacAddr8,
+        serde_json::Value,
+        Array<String>,
+        Array<i32>,
+        Array<i64>,
+    );
+}
+
 /// Reached when a slot [`decode_row`] returned `Ok` for is empty, which it rules out.
 ///
 /// # Panics
