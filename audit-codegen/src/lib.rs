@@ -85,6 +85,7 @@
 
 mod config;
 mod error;
+mod hash;
 pub mod ident;
 pub mod manifest;
 pub mod migrate;

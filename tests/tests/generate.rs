@@ -163,3 +163,110 @@ fn emitted_migrations_are_never_rewritten() {
         std::fs::read_to_string(project.dir.join("migrations/2_audit_public_article.sql")).unwrap();
     assert_eq!(first, after);
 }
+
+/// The snapshot of a schema of `tables` tables (`t0000`, …) with a key and a text column
+/// each, and one more column in `wider`.
+fn many_tables(tables: usize, wider: Option<usize>) -> String {
+    use audit_codegen::model::{Column, Schema, Table, TableKind};
+    let mut schema = Schema::default();
+    for t in 0..tables {
+        let mut columns = vec![
+            Column {
+                nullable: false,
+                ..Column::new("id", "bigint")
+            },
+            Column::new("note", "text"),
+        ];
+        if wider == Some(t) {
+            columns.push(Column::new("added", "integer"));
+        }
+        schema.tables.push(Table {
+            primary_key: Some(vec!["id".into()]),
+            columns,
+            schema: "public".into(),
+            name: format!("t{t:04}"),
+            kind: TableKind::Ordinary,
+            partition_of: None,
+        });
+    }
+    schema.to_snapshot_json()
+}
+
+/// The manifest auditing the tables of [`many_tables`].
+fn many_tables_manifest(tables: usize) -> String {
+    let mut text = "[schema]\nsnapshot = \"schema.json\"\n".to_owned();
+    for t in 0..tables {
+        text.push_str(&format!("\n[tables.t{t:04}]\n"));
+    }
+    text
+}
+
+/// Each table's file in the generated `audit.rs` and the module it is included into.
+fn table_modules(audit_rs: &str) -> BTreeMap<String, String> {
+    let mut modules = BTreeMap::new();
+    let mut module = None;
+    for line in audit_rs.lines() {
+        if let Some(name) = line.strip_prefix("mod ") {
+            module = Some(name.trim_end_matches(" {").to_owned());
+        } else if let Some(file) = line.trim().strip_prefix("include!(\"audit/") {
+            let file = file.trim_end_matches("\");").to_owned();
+            modules.insert(file, module.clone().expect("included inside a module"));
+        }
+    }
+    modules
+}
+
+#[test]
+fn a_table_change_rewrites_its_file_alone_and_tables_keep_their_modules() {
+    let tables = 300;
+    let project = Project::new("modules", &many_tables_manifest(tables));
+    let schema = project.dir.join("schema.json");
+    std::fs::write(&schema, many_tables(tables, None)).unwrap();
+    project.config().generate().unwrap();
+    let before = project.tree();
+    let audit_rs = &before[&project.dir.join("out/audit.rs")].0;
+    let modules = table_modules(audit_rs);
+    assert_eq!(modules.len(), tables, "{audit_rs}");
+    let distinct: std::collections::BTreeSet<&String> = modules.values().collect();
+    // Far fewer modules than the 256 codegen units of the dev profile, so rustc never
+    // merges them; and enough that a change recompiles a few tables' code.
+    assert!(
+        (48..=64).contains(&distinct.len()),
+        "{} modules",
+        distinct.len()
+    );
+
+    // One column more in one table: its file changes, nothing else does.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&schema, many_tables(tables, Some(150))).unwrap();
+    project.config().generate().unwrap();
+    let after = project.tree();
+    let changed: Vec<&PathBuf> = after
+        .iter()
+        .filter(|(path, file)| before.get(*path) != Some(*file))
+        .map(|(path, _)| path)
+        .filter(|path| !path.ends_with("audit.rs.inputs") && !path.ends_with("schema.json"))
+        .collect();
+    assert!(
+        changed.len() >= 2
+            && changed.iter().all(|p| p.ends_with("out/audit/T0150.rs")
+                || p.starts_with(project.dir.join("migrations"))
+                || p.ends_with("audit.lock")),
+        "{changed:?}"
+    );
+    assert!(changed.iter().any(|p| p.ends_with("out/audit/T0150.rs")));
+
+    // A new table: every other table stays in its module.
+    std::fs::write(
+        project.dir.join("audit.toml"),
+        many_tables_manifest(tables + 1),
+    )
+    .unwrap();
+    std::fs::write(&schema, many_tables(tables + 1, Some(150))).unwrap();
+    project.config().generate().unwrap();
+    let grown = table_modules(&std::fs::read_to_string(project.dir.join("out/audit.rs")).unwrap());
+    assert_eq!(grown.len(), tables + 1);
+    for (file, module) in &modules {
+        assert_eq!(&grown[file], module, "{file} moved");
+    }
+}

@@ -158,12 +158,7 @@ impl Lock {
 /// A stable 64-bit fingerprint (FNV-1a) of generated SQL, hex encoded. Not a security
 /// measure: it only tells whether the SQL for an object would differ from what was emitted.
 pub fn fingerprint(sql: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in sql.bytes() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    format!("{hash:016x}")
+    format!("{:016x}", crate::hash::fnv1a(sql.as_bytes()))
 }
 
 #[cfg(test)]

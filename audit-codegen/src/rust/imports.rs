@@ -1,14 +1,14 @@
-//! What a table's module imports from the file that includes the generated code.
+//! What a module of tables imports from the file that includes the generated code.
 //!
-//! Each table's items live in a module of their own. A glob import of the parent
-//! (`use super::*`) would make every name of the include site visible, as the types a
-//! user writes in `audit.toml` expect, but it costs the compiler in the square of the
-//! number of tables: every module imports the re-exports of every other table (about
-//! 1.7 s of name resolution for 500 tables). So a module imports by name the generated
-//! enums and composites its fields use, and falls back on the glob only when a field
-//! type names a path relative to the include site (a user's override such as
-//! `MoneyBag` or `money::Bag`) or a field carries user attributes, whose paths cannot be
-//! told apart from a crate's.
+//! The tables' items live in private modules (see `TABLE_MODULES`). A glob import of the
+//! parent (`use super::*`) would make every name of the include site visible, as the
+//! types a user writes in `audit.toml` expect, but it costs the compiler in the product
+//! of the numbers of modules and tables: every module imports the re-exports of every
+//! table (about 1.7 s of name resolution for 500 modules of one table). So a module
+//! imports by name the generated enums and composites its tables' fields use, and falls
+//! back on the glob only when a field type names a path relative to the include site (a
+//! user's override such as `MoneyBag` or `money::Bag`) or a field carries user
+//! attributes, whose paths cannot be told apart from a crate's.
 
 use proc_macro2::{Spacing, TokenStream, TokenTree};
 use std::collections::BTreeSet;
@@ -28,6 +28,35 @@ pub enum Imports {
     Names(BTreeSet<String>),
     /// Everything (`use super::*`): a field needs a name of the include site.
     Glob,
+}
+
+impl Imports {
+    /// What a module holding the items of two tables imports: everything when either
+    /// needs the glob, else both sets of names.
+    pub fn union(self, other: Imports) -> Imports {
+        match (self, other) {
+            (Imports::Names(mut a), Imports::Names(b)) => {
+                a.extend(b);
+                Imports::Names(a)
+            }
+            _ => Imports::Glob,
+        }
+    }
+
+    /// The `use` items of a module that is a child of the include site.
+    pub fn to_tokens(&self) -> TokenStream {
+        match self {
+            Imports::Glob => quote::quote! {
+                #[allow(unused_imports)]
+                use super::*;
+            },
+            Imports::Names(names) if names.is_empty() => TokenStream::new(),
+            Imports::Names(names) => {
+                let names = names.iter().map(|n| quote::format_ident!("{}", n));
+                quote::quote!(use super::{#(#names),*};)
+            }
+        }
+    }
 }
 
 /// The imports the field `types` need, where `user_types` are the names of the enums
@@ -135,6 +164,24 @@ mod tests {
         assert_eq!(imports(&[quote!(Option<money::Bag>)]), Imports::Glob);
         assert_eq!(imports(&[quote!(self::Bag)]), Imports::Glob);
         assert_eq!(imports(&[quote!(super::Bag)]), Imports::Glob);
+    }
+
+    #[test]
+    fn a_union_is_the_glob_when_either_side_is() {
+        assert_eq!(
+            names(&["Mood"]).union(names(&["Address"])),
+            names(&["Address", "Mood"])
+        );
+        assert_eq!(names(&["Mood"]).union(Imports::Glob), Imports::Glob);
+        assert_eq!(Imports::Glob.union(names(&[])), Imports::Glob);
+        assert!(names(&[]).to_tokens().is_empty());
+        assert_eq!(
+            names(&["Mood", "Address"]).to_tokens().to_string(),
+            quote!(
+                use super::{Address, Mood};
+            )
+            .to_string()
+        );
     }
 
     #[test]

@@ -3,11 +3,12 @@
 //! For each audited table the code has a row struct (`Article`), a patch of the changed
 //! columns (`ArticlePatch`), a change enum (`ArticleChange`) decoding activity rows, and
 //! the key type (`ArticleKey`) when the table has a primary key; a crate-wide `Change`
-//! enum dispatches on the activity's table. Each table's items are in a module of their
-//! own (`__Article`, re-exported), which `generate()` writes to a file of its own
-//! (`$OUT_DIR/audit/__Article.rs`, included by `audit.rs`): a schema change then leaves
-//! the other tables' files, and their compiled code, for incremental compilation to
-//! reuse.
+//! enum dispatches on the activity's table. `generate()` writes each table's items to a
+//! file of its own (`$OUT_DIR/audit/Article.rs`), which `audit.rs` includes into one of
+//! [`TABLE_MODULES`] private modules (`__tables_17`, chosen by a stable hash of the
+//! table's Rust name; the types are re-exported): a schema change then leaves the other
+//! tables' files, and the compiled code of the other modules, for incremental
+//! compilation to reuse.
 //!
 //! Compile time: the code per table is kept to what a user's crate must compile for it.
 //! Decoding is table-driven (`audit_runtime::codegen::decode_object`: one pass over the
@@ -58,7 +59,9 @@ mod user_types;
 
 use crate::error::{Error, Result};
 use crate::spec::AuditSpec;
-use std::collections::BTreeMap;
+use imports::Imports;
+use quote::format_ident;
+use std::collections::{BTreeMap, BTreeSet};
 use table::TablePlan;
 use types::TypeMapper;
 
@@ -72,13 +75,13 @@ pub struct RustOutput {
     /// Columns whose type had no mapping and fell back to `serde_json::Value`; a build
     /// script prints each as `cargo:warning=`.
     pub warnings: Vec<String>,
-    /// `code` as `include_audit!()` includes it: each table's module is in a file of its
-    /// own ([`RustOutput::table_files`]), which this file includes from the directory
-    /// [`TABLE_DIR`] beside it. A schema change then rewrites the files of the tables it
-    /// touches only, and incremental compilation reuses the others' work (in one file,
-    /// every item after the change moves, and its code is compiled again).
+    /// `code` as `include_audit!()` includes it: each table's items are in a file of their
+    /// own ([`RustOutput::table_files`]), which this file includes into the table's module
+    /// from the directory [`TABLE_DIR`] beside it. A schema change then rewrites the files
+    /// of the tables it touches only, and incremental compilation reuses the others' work
+    /// (in one file, every item after the change moves, and its code is compiled again).
     pub split_code: String,
-    /// The file name (in [`TABLE_DIR`]) and contents of each table's module.
+    /// The file name (in [`TABLE_DIR`]) and contents of each table's items.
     pub table_files: Vec<(String, String)>,
 }
 
@@ -174,11 +177,37 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
     code.push_str(&unparse(head)?);
     let mut split_code = code.clone();
     let mut table_files = Vec::with_capacity(plans.len());
-    for (plan, table) in plans.iter().zip(render_tables(spec, &plans)?) {
-        code.push_str(&table);
-        let file = format!("{}.rs", plan.module());
-        split_code.push_str(&format!("include!(\"{TABLE_DIR}/{file}\");\n"));
-        table_files.push((file, format!("{HEADER}{table}")));
+    let user_types: BTreeSet<String> = mapper.user_names.values().cloned().collect();
+    let mut rendered = render_tables(spec, &plans)?;
+    for (number, members) in table_modules(&plans) {
+        let module = format_ident!("__tables_{number:02}");
+        let uses = members
+            .iter()
+            .map(|&i| plans[i].imports(&user_types))
+            .reduce(Imports::union)
+            .map_or_else(proc_macro2::TokenStream::new, |imports| imports.to_tokens());
+        let uses = unparse(uses)?;
+        let exports = members.iter().flat_map(|&i| plans[i].exports());
+        let export = unparse(quote::quote! {
+            // Unused re-exports in a binary would warn where unused items did not.
+            #[allow(unused_imports)]
+            pub use self::#module::{#(#exports),*};
+        })?;
+        let open = format!(
+            "#[allow(non_snake_case)]\nmod {module} {{\n{}",
+            indent(&uses)
+        );
+        code.push_str(&open);
+        split_code.push_str(&open);
+        for &i in &members {
+            let table = std::mem::take(&mut rendered[i]);
+            code.push_str(&indent(&table));
+            let file = plans[i].file_name();
+            split_code.push_str(&format!("    include!(\"{TABLE_DIR}/{file}\");\n"));
+            table_files.push((file, format!("{HEADER}{table}")));
+        }
+        code.push_str(&format!("}}\n{export}"));
+        split_code.push_str(&format!("}}\n{export}"));
     }
     let tail = unparse(change::render(
         &plans,
@@ -196,6 +225,40 @@ pub fn render(spec: &AuditSpec) -> Result<RustOutput> {
         split_code,
         table_files,
     })
+}
+
+/// How many modules hold the tables' items. Incremental compilation generates code per
+/// module, and when a crate has more modules than codegen units (256 in the dev
+/// profile), rustc merges the smallest modules' units, ranked by size: a table that
+/// grows by one column changes how every unit is merged, and the whole crate's code is
+/// generated again. So the tables are spread over a fixed number of modules, well below
+/// that limit to leave room for the application's own, by a stable hash of their name:
+/// a table always lives in the same module whatever else the schema holds, and a change
+/// to it recompiles the code of its module alone (one table in 64).
+pub const TABLE_MODULES: u64 = 64;
+
+/// The tables' indexes in `plans`, grouped by the number of the module that holds their
+/// items, in order.
+fn table_modules(plans: &[TablePlan<'_>]) -> BTreeMap<u64, Vec<usize>> {
+    let mut modules: BTreeMap<u64, Vec<usize>> = BTreeMap::new();
+    for (i, plan) in plans.iter().enumerate() {
+        let number = crate::hash::fnv1a(plan.file_name().as_bytes()) % TABLE_MODULES;
+        modules.entry(number).or_default().push(i);
+    }
+    modules
+}
+
+/// `text` indented by one level, blank lines left empty.
+fn indent(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.lines() {
+        if !line.is_empty() {
+            out.push_str("    ");
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Formats generated items with prettyplease, their doc strings escaped first.
@@ -241,8 +304,7 @@ fn render_tables(spec: &AuditSpec, plans: &[TablePlan<'_>]) -> Result<Vec<String
                 let mut plan =
                     TablePlan::new(job.audited, job.base.clone(), &mut mapper, &mut scratch)?;
                 plan.names.clone_from(&job.names);
-                let user_types = mapper.user_names.values().cloned().collect();
-                unparse(plan.render(&spec.audit_schema, &spec.rust, &user_types))
+                unparse(plan.render(&spec.audit_schema, &spec.rust))
             })
             .collect::<Result<Vec<String>>>()
     };

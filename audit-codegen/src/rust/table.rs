@@ -137,9 +137,39 @@ impl<'a> TablePlan<'a> {
         })
     }
 
-    /// The name of the module that holds the table's items.
-    pub fn module(&self) -> String {
-        format!("__{}", names::unraw(&names::camel_ident(&self.base)))
+    /// The name of the file (in the table directory) that holds the table's items.
+    pub fn file_name(&self) -> String {
+        format!("{}.rs", names::unraw(&names::camel_ident(&self.base)))
+    }
+
+    /// The table's type names: row, patch, change and key.
+    fn type_names(&self) -> (Ident, Ident, Ident, Ident) {
+        let row = names::camel_ident(&self.base);
+        let stem = row.to_string();
+        let stem = stem.trim_end_matches('_');
+        let patch = format_ident!("{stem}Patch");
+        let change = format_ident!("{stem}Change");
+        let key = format_ident!("{stem}Key");
+        (row, patch, change, key)
+    }
+
+    /// The types the table's items export: the row, the patch, the change and, when the
+    /// table has one, the key.
+    pub fn exports(&self) -> Vec<Ident> {
+        let (row, patch, change, key) = self.type_names();
+        let mut exports = vec![row, patch, change];
+        exports.extend(self.key_fields().map(|_| key));
+        exports
+    }
+
+    /// What the module holding the table's items must import from the include site for
+    /// its field types; `user_types` are the names of the generated enums and composites.
+    pub fn imports(&self, user_types: &std::collections::BTreeSet<String>) -> Imports {
+        if self.fields.iter().any(|f| !f.attributes.is_empty()) {
+            Imports::Glob
+        } else {
+            imports::needed(self.fields.iter().map(|f| &f.ty.tokens), user_types)
+        }
     }
 
     /// The key columns' fields, when the table has a primary key made only of audited
@@ -178,23 +208,15 @@ impl<'a> TablePlan<'a> {
     /// from the manifest derives them anyway (the attributes are serde's), and is decoded
     /// through its `Deserialize`. With `options.partial_eq` the row, patch and change
     /// derive `PartialEq` (and `Eq` where the fields allow); the key always does.
-    /// `user_types` are the names of the generated enums and composites, which the
-    /// module imports by name.
-    pub fn render(
-        &self,
-        audit_schema: &str,
-        options: &RustOptions,
-        user_types: &std::collections::BTreeSet<String>,
-    ) -> TokenStream {
+    /// The items name the generated enums and composites unqualified: the module that
+    /// holds them imports what [`TablePlan::imports`] says.
+    pub fn render(&self, audit_schema: &str, options: &RustOptions) -> TokenStream {
         let serde = options.serde;
         let table = &self.audited.table;
         let qualified = format!("{}.{}", table.schema, table.name);
         let schema_lit = &table.schema;
         let name_lit = &table.name;
-        let row = names::camel_ident(&self.base);
-        let patch = format_ident!("{}Patch", row.to_string().trim_end_matches('_'));
-        let change = format_ident!("{}Change", row.to_string().trim_end_matches('_'));
-        let key = format_ident!("{}Key", row.to_string().trim_end_matches('_'));
+        let (row, patch, change, key) = self.type_names();
         let rt = quote!(::audit_runtime::codegen);
         // `compare`: whether the type derives `PartialEq` (and `Eq` when `eq`).
         let derive = |compare: bool, eq: bool, extra: TokenStream, serde: bool| {
@@ -572,38 +594,7 @@ impl<'a> TablePlan<'a> {
 
             #key_items
         };
-        // Each table's items live in a module of their own, re-exported: incremental
-        // compilation splits code generation by module, so a change to one table
-        // recompiles that module's code rather than the whole file's.
-        let imports = if self.fields.iter().any(|f| !f.attributes.is_empty()) {
-            Imports::Glob
-        } else {
-            imports::needed(self.fields.iter().map(|f| &f.ty.tokens), user_types)
-        };
-        let uses = match imports {
-            Imports::Glob => quote! {
-                #[allow(unused_imports)]
-                use super::*;
-            },
-            Imports::Names(names) if names.is_empty() => quote!(),
-            Imports::Names(names) => {
-                let names = names.iter().map(|n| format_ident!("{}", n));
-                quote!(use super::{#(#names),*};)
-            }
-        };
-        let module = format_ident!("{}", self.module());
-        let key_export = self.key_fields().map(|_| quote!(, #key));
-        quote! {
-            #[allow(non_snake_case)]
-            mod #module {
-                #uses
-
-                #items
-            }
-            // Unused re-exports in a binary would warn where unused items did not.
-            #[allow(unused_imports)]
-            pub use self::#module::{#row, #patch, #change #key_export};
-        }
+        items
     }
 
     /// Renders the key items; `(row, key, change)` are the table's type names.

@@ -4,6 +4,7 @@
 //! Every name is derived deterministically from the spec, and every identifier is
 //! returned already quoted with [`sql_ident`], so templates never see a raw name.
 
+use crate::hash::fnv1a;
 use crate::ident::{always_quote, sql_ident, sql_literal};
 
 /// PostgreSQL truncates identifiers longer than this many bytes (`NAMEDATALEN - 1`).
@@ -101,7 +102,7 @@ fn setting_prefix(audit_schema: &str) -> String {
     if plain && audit_schema.len() <= 40 {
         audit_schema.to_owned()
     } else {
-        format!("audit_{:016x}", fnv1a(audit_schema))
+        format!("audit_{:016x}", fnv1a(audit_schema.as_bytes()))
     }
 }
 
@@ -117,20 +118,12 @@ fn bounded(name: &str) -> String {
 /// `name` cut at a character boundary and suffixed with `~` and a hash of the whole
 /// name, in at most `max` bytes.
 fn with_hash(name: &str, max: usize) -> String {
-    let suffix = format!("~{:08x}", fnv1a(name) as u32);
+    let suffix = format!("~{:08x}", fnv1a(name.as_bytes()) as u32);
     let mut cut = max.saturating_sub(suffix.len()).min(name.len());
     while !name.is_char_boundary(cut) {
         cut -= 1;
     }
     format!("{}{}", &name[..cut], suffix)
-}
-
-/// FNV-1a: a tiny stable hash (the standard library's hashers are not stable across
-/// releases, and generated names must never change).
-fn fnv1a(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
-        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
-    })
 }
 
 #[cfg(test)]
