@@ -20,6 +20,43 @@
         END IF;
     END IF;
 {%- endmacro -%}
+{%- macro inserted_rows() %}
+        SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'insert',
+               {{ insert_key }},
+               NULL::pg_catalog.jsonb,
+               {{ insert_row }}
+          FROM new_rows AS n
+{%- endmacro -%}
+{%- macro updated_rows() %}
+        SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               {{ update_key }},
+               {{ update_old_row }},
+               {{ update_changed }}
+          FROM old_rows AS o
+          LEFT JOIN new_rows AS n ON {{ key_join }}
+         WHERE CASE WHEN {{ new_row_missing }} THEN {{ flag_unpaired }}
+               ELSE {{ update_any_changed }}
+               END
+{%- endmacro -%}
+{%- macro deleted_rows() %}
+        SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'delete',
+               {{ delete_key }},
+               {{ delete_row }},
+               NULL::pg_catalog.jsonb
+          FROM old_rows AS o
+{%- endmacro -%}
+{%- macro record_rows(rows, transaction) %}
+        INSERT INTO {{ activity }} ({{ activity_columns }})
+        SELECT r.*, {{ transaction }} FROM (
+{%- if rows == "inserted" %}{% call inserted_rows() %}{% endcall %}
+{%- else if rows == "updated" %}{% call updated_rows() %}{% endcall %}
+{%- else %}{% call deleted_rows() %}{% endcall %}
+{%- endif %}
+        ) AS r;
+{%- endmacro -%}
 {#- Every function below starts with `#variable_conflict use_variable`: an audited column
     named like a local variable (`v_context`) must not make a statement ambiguous.
     `v_ignored := set_config(...)` rather than `PERFORM set_config(...)`: an assignment is
@@ -30,6 +67,13 @@
 -- Excluded columns: {{ excluded_columns }}.
 -- Record key: {{ key_description }}.
 -- Re-running this script replaces the functions and triggers in place (an upgrade).
+-- The statements that record rows come in two copies: one for changes made without a
+-- context, whose transaction_id is a plain NULL, and one for changes made with one,
+-- which finds (or creates) the context's transaction row in a sub-select. That
+-- sub-select calls a volatile function, which keeps PostgreSQL from merging the rows'
+-- sub-query into the INSERT, and a statement with a sub-select has its whole tree
+-- walked by plpgsql's plan cache on every call; without it a single-row UPDATE costs
+-- the server about 6% less. The rows are built in a sub-query so that walk stays short.
 
 -- The table must have every column the triggers read. Function bodies are only checked
 -- when first run, so a schema that changed since this migration was generated would
@@ -67,14 +111,12 @@ DECLARE
     v_ignored pg_catalog.text;
 BEGIN
 {%- call prologue("NULL") %}{% endcall %}
-    INSERT INTO {{ activity }} ({{ activity_columns }})
-    SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
-           pg_catalog.pg_current_xact_id(), 'insert',
-           {{ insert_key }},
-           NULL,
-           {{ insert_row }},
-           (SELECT {{ transaction_for_context }}(v_context))
-      FROM new_rows AS n;
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL THEN
+{%- call record_rows("inserted", "NULL") %}{% endcall %}
+    ELSE
+{%- call record_rows("inserted", context_transaction) %}{% endcall %}
+    END IF;
     RETURN NULL;
 END
 $function$;
@@ -123,24 +165,16 @@ DECLARE
     v_ignored pg_catalog.text;
 BEGIN
 {%- call prologue("NULL") %}{% endcall %}
-    IF COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
-        -- No key changed in this transaction: every new row pairs with the old row of
-        -- the same key.
-        -- An old row without a new row of its key had its key changed by a BEFORE UPDATE
-        -- trigger (the key-change trigger only runs for statements that set a key
-        -- column): flagged here, in the same pass, and paired below.
-        INSERT INTO {{ activity }} ({{ activity_columns }})
-        SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
-               pg_catalog.pg_current_xact_id(), 'update',
-               {{ update_key }},
-               {{ update_old_row }},
-               {{ update_changed }},
-               (SELECT {{ transaction_for_context }}(v_context))
-          FROM old_rows AS o
-          LEFT JOIN new_rows AS n ON {{ key_join }}
-         WHERE CASE WHEN {{ new_row_missing }} THEN {{ flag_unpaired }}
-               ELSE {{ update_any_changed }}
-               END;
+    -- No key changed in this transaction: every new row pairs with the old row of the
+    -- same key. An old row without a new row of its key had its key changed by a BEFORE
+    -- UPDATE trigger (the key-change trigger only runs for statements that set a key
+    -- column): flagged here, in the same pass, and paired below.
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL
+       AND COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
+{%- call record_rows("updated", "NULL") %}{% endcall %}
+    ELSIF COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
+{%- call record_rows("updated", context_transaction) %}{% endcall %}
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
@@ -370,14 +404,12 @@ DECLARE
     v_ignored pg_catalog.text;
 BEGIN
 {%- call prologue("NULL") %}{% endcall %}
-    INSERT INTO {{ activity }} ({{ activity_columns }})
-    SELECT {{ schema_name }}, {{ table_name }}, {{ relid }}, pg_catalog.statement_timestamp(),
-           pg_catalog.pg_current_xact_id(), 'delete',
-           {{ delete_key }},
-           {{ delete_row }},
-           NULL,
-           (SELECT {{ transaction_for_context }}(v_context))
-      FROM old_rows AS o;
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL THEN
+{%- call record_rows("deleted", "NULL") %}{% endcall %}
+    ELSE
+{%- call record_rows("deleted", context_transaction) %}{% endcall %}
+    END IF;
     RETURN NULL;
 END
 $function$;

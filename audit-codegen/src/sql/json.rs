@@ -113,7 +113,8 @@ pub(crate) fn row_object(
 /// composite key in key order, NULL without a key.
 pub(crate) fn key(schema: &Schema, key_columns: &[&Column], alias: &str) -> String {
     match key_columns {
-        [] => "NULL".to_owned(),
+        // Typed: the rows are built in a sub-query, whose untyped NULL would be text.
+        [] => "NULL::pg_catalog.jsonb".to_owned(),
         [single] => format!("pg_catalog.to_jsonb({})", value(schema, single, alias)),
         several => format!(
             "pg_catalog.jsonb_build_array({})",
@@ -305,7 +306,7 @@ mod tests {
         let schema = Schema::default();
         let a = column("a", "integer");
         let b = column("b's", "text");
-        assert_eq!(key(&schema, &[], "n"), "NULL");
+        assert_eq!(key(&schema, &[], "n"), "NULL::pg_catalog.jsonb");
         assert_eq!(key(&schema, &[&a], "n"), r#"pg_catalog.to_jsonb(n."a")"#);
         assert_eq!(
             key(&schema, &[&a, &b], "n"),

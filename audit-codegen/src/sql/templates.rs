@@ -226,6 +226,11 @@ struct TableTemplate {
     suspend: String,
     suspension_token: String,
     transaction_for_context: String,
+    /// The `transaction_id` of rows recorded while a context is set: a sub-select
+    /// finding (or creating) the context's transaction row. It reads the setting itself
+    /// rather than the function's variable: a statement without parameters skips
+    /// plpgsql's per-call check of its cached plan's parameters.
+    context_transaction: String,
     setting_suspended: String,
     setting_context: String,
     setting_first: String,
@@ -355,6 +360,11 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         suspend: names.object("suspend"),
         suspension_token: names.object("suspension_token"),
         transaction_for_context: names.object("transaction_for_context"),
+        context_transaction: format!(
+            "(SELECT {}(pg_catalog.current_setting({}, true)))",
+            names.object("transaction_for_context"),
+            names.setting("context")
+        ),
         setting_suspended: names.setting("suspended"),
         setting_context: names.setting("context"),
         setting_first: names.setting("first_activity"),
@@ -374,7 +384,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         old_partner: join_on("m", "o"),
         new_partner: join_on("n", "m"),
         insert_key: json::key(schema, &key, "n"),
-        insert_row: json::row_object(schema, &columns, "n", "           "),
+        insert_row: json::row_object(schema, &columns, "n", "               "),
         update_key: json::key(schema, &key, "n"),
         update_old_row: json::row_object(schema, &columns, "o", "               "),
         update_changed: json::changed_object(schema, &columns, "n", "o", "               "),
@@ -402,7 +412,7 @@ pub(super) fn audit_table(spec: &AuditSpec, audited: &AuditedTable) -> Result<St
         row_changed: json::changed_object(schema, &columns, "NEW", "OLD", "            "),
         row_any_changed: json::any_changed(schema, &columns, "NEW", "OLD", "        "),
         delete_key: json::key(schema, &key, "o"),
-        delete_row: json::row_object(schema, &columns, "o", "           "),
+        delete_row: json::row_object(schema, &columns, "o", "               "),
         read_columns,
         table_label: sql_literal(&format!("{}.{}", table.schema, table.name)),
         objects,

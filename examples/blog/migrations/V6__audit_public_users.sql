@@ -7,6 +7,13 @@ SET LOCAL client_min_messages = warning;
 -- Excluded columns: none.
 -- Record key: "id".
 -- Re-running this script replaces the functions and triggers in place (an upgrade).
+-- The statements that record rows come in two copies: one for changes made without a
+-- context, whose transaction_id is a plain NULL, and one for changes made with one,
+-- which finds (or creates) the context's transaction row in a sub-select. That
+-- sub-select calls a volatile function, which keeps PostgreSQL from merging the rows'
+-- sub-query into the INSERT, and a statement with a sub-select has its whole tree
+-- walked by plpgsql's plan cache on every call; without it a single-row UPDATE costs
+-- the server about 6% less. The rows are built in a sub-query so that walk stays short.
 
 -- The table must have every column the triggers read. Function bodies are only checked
 -- when first run, so a schema that changed since this migration was generated would
@@ -60,18 +67,36 @@ BEGIN
             );
         END IF;
     END IF;
-    INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
-    SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
-           pg_catalog.pg_current_xact_id(), 'insert',
-           pg_catalog.to_jsonb(n."id"),
-           NULL,
-           pg_catalog.jsonb_build_object(
-               'id', n."id",
-               'name', n."name",
-               'email', n."email"
-           ),
-           (SELECT "audit"."transaction_for_context"(v_context))
-      FROM new_rows AS n;
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL THEN
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, NULL FROM (
+        SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'insert',
+               pg_catalog.to_jsonb(n."id"),
+               NULL::pg_catalog.jsonb,
+               pg_catalog.jsonb_build_object(
+                   'id', n."id",
+                   'name', n."name",
+                   'email', n."email"
+               )
+          FROM new_rows AS n
+        ) AS r;
+    ELSE
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, (SELECT "audit"."transaction_for_context"(pg_catalog.current_setting('audit.context', true))) FROM (
+        SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'insert',
+               pg_catalog.to_jsonb(n."id"),
+               NULL::pg_catalog.jsonb,
+               pg_catalog.jsonb_build_object(
+                   'id', n."id",
+                   'name', n."name",
+                   'email', n."email"
+               )
+          FROM new_rows AS n
+        ) AS r;
+    END IF;
     RETURN NULL;
 END
 $function$;
@@ -136,13 +161,15 @@ BEGIN
             );
         END IF;
     END IF;
-    IF COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
-        -- No key changed in this transaction: every new row pairs with the old row of
-        -- the same key.
-        -- An old row without a new row of its key had its key changed by a BEFORE UPDATE
-        -- trigger (the key-change trigger only runs for statements that set a key
-        -- column): flagged here, in the same pass, and paired below.
+    -- No key changed in this transaction: every new row pairs with the old row of the
+    -- same key. An old row without a new row of its key had its key changed by a BEFORE
+    -- UPDATE trigger (the key-change trigger only runs for statements that set a key
+    -- column): flagged here, in the same pass, and paired below.
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL
+       AND COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
         INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, NULL FROM (
         SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
                pg_catalog.pg_current_xact_id(), 'update',
                pg_catalog.to_jsonb(n."id"),
@@ -155,8 +182,7 @@ BEGIN
                    CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
                    OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
                    OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
-               ),
-               (SELECT "audit"."transaction_for_context"(v_context))
+               )
           FROM old_rows AS o
           LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
          WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
@@ -165,7 +191,34 @@ BEGIN
                  OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
                  OR n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C"
              )
-               END;
+               END
+        ) AS r;
+    ELSIF COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, (SELECT "audit"."transaction_for_context"(pg_catalog.current_setting('audit.context', true))) FROM (
+        SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               pg_catalog.to_jsonb(n."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'name', o."name",
+                   'email', o."email"
+               ),
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('name', n."name") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('email', n."email") ELSE '{}'::pg_catalog.jsonb END
+               )
+          FROM old_rows AS o
+          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
+         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
+               ELSE (
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."name" IS DISTINCT FROM o."name" COLLATE pg_catalog."C"
+                 OR n."email" IS DISTINCT FROM o."email" COLLATE pg_catalog."C"
+             )
+               END
+        ) AS r;
     ELSE
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
@@ -357,18 +410,36 @@ BEGIN
             );
         END IF;
     END IF;
-    INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
-    SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
-           pg_catalog.pg_current_xact_id(), 'delete',
-           pg_catalog.to_jsonb(o."id"),
-           pg_catalog.jsonb_build_object(
-               'id', o."id",
-               'name', o."name",
-               'email', o."email"
-           ),
-           NULL,
-           (SELECT "audit"."transaction_for_context"(v_context))
-      FROM old_rows AS o;
+    -- One statement without a context and one with it (see the note at the top).
+    IF v_context IS NULL THEN
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, NULL FROM (
+        SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'delete',
+               pg_catalog.to_jsonb(o."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'name', o."name",
+                   'email', o."email"
+               ),
+               NULL::pg_catalog.jsonb
+          FROM old_rows AS o
+        ) AS r;
+    ELSE
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, (SELECT "audit"."transaction_for_context"(pg_catalog.current_setting('audit.context', true))) FROM (
+        SELECT 'public', 'users', '"public"."users"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'delete',
+               pg_catalog.to_jsonb(o."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'name', o."name",
+                   'email', o."email"
+               ),
+               NULL::pg_catalog.jsonb
+          FROM old_rows AS o
+        ) AS r;
+    END IF;
     RETURN NULL;
 END
 $function$;
