@@ -328,3 +328,77 @@ fn repeated_xid8_values_after_a_restore_are_never_reused() {
         10
     );
 }
+
+#[test]
+fn a_forged_transaction_row_setting_never_links_another_transactions_row() {
+    let db = article_db("forged_transaction_row", "text");
+    let mut c = db.client();
+    c.batch_execute(
+        "BEGIN;
+         SELECT audit.set_context('other', NULL, NULL);
+         INSERT INTO article (name) VALUES ('theirs');
+         COMMIT;",
+    )
+    .unwrap();
+    // Claiming that this transaction created its row already: the lookup finds none,
+    // and the row is created once.
+    c.batch_execute(
+        "BEGIN;
+         SELECT audit.set_context('me', NULL, NULL);
+         SELECT pg_catalog.set_config('audit.transaction_row', pg_catalog.pg_current_xact_id()::text, true);
+         INSERT INTO article (name) VALUES ('mine 1');
+         INSERT INTO article (name) VALUES ('mine 2');
+         COMMIT;",
+    )
+    .unwrap();
+    assert_eq!(
+        count(
+            &mut c,
+            "SELECT count(*) FROM audit.transaction WHERE actor_id = 'me'"
+        ),
+        1
+    );
+    // Claiming that it did not: at worst a second row of the same transaction and
+    // context, never another transaction's row.
+    c.batch_execute(
+        "BEGIN;
+         SELECT audit.set_context('again', NULL, NULL);
+         INSERT INTO article (name) VALUES ('again 1');
+         SELECT pg_catalog.set_config('audit.transaction_row', '', true);
+         INSERT INTO article (name) VALUES ('again 2');
+         SELECT pg_catalog.set_config('audit.transaction_row', '1', true);
+         INSERT INTO article (name) VALUES ('again 3');
+         COMMIT;",
+    )
+    .unwrap();
+    let actors: Vec<(String, String)> = c
+        .query(
+            "SELECT a.changed_data ->> 'name', t.actor_id
+               FROM audit.activity a
+               JOIN audit.transaction t ON t.id = a.transaction_id
+                AND t.native_transaction_id = a.native_transaction_id
+              ORDER BY a.id",
+            &[],
+        )
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let expected = [
+        ("theirs", "other"),
+        ("mine 1", "me"),
+        ("mine 2", "me"),
+        ("again 1", "again"),
+        ("again 2", "again"),
+        ("again 3", "again"),
+    ];
+    assert_eq!(
+        actors,
+        expected
+            .iter()
+            .map(|(n, a)| (n.to_string(), a.to_string()))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(count(&mut c, "SELECT count(*) FROM audit.activity"), 6);
+    assert_eq!(count(&mut c, DANGLING), 0);
+}

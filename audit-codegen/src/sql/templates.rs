@@ -48,11 +48,15 @@ struct SchemaTemplate {
     secret: String,
     suspension_token: String,
     suspend: String,
+    find_transaction: String,
     transaction_for_context: String,
+    link_context: String,
     set_context: String,
     setting_suspended: String,
     setting_context: String,
     setting_first: String,
+    /// The xid of a transaction that created its transaction row (see the template).
+    setting_transaction_row: String,
 }
 
 pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
@@ -75,11 +79,14 @@ pub(super) fn audit_schema(spec: &AuditSpec) -> Result<String> {
         secret: names.object("secret"),
         suspension_token: names.object("suspension_token"),
         suspend: names.object("suspend"),
+        find_transaction: names.object("find_transaction"),
         transaction_for_context: names.object("transaction_for_context"),
+        link_context: names.object("link_context"),
         set_context: names.object("set_context"),
         setting_suspended: names.setting("suspended"),
         setting_context: names.setting("context"),
         setting_first: names.setting("first_activity"),
+        setting_transaction_row: names.setting("transaction_row"),
     })
 }
 

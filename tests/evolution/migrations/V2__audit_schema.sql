@@ -114,86 +114,93 @@ BEGIN
 END
 $function$;
 
--- transaction_for_context(context): the id of the current transaction's row, created
--- on first use. A row counts as this transaction's only when its xid8 matches AND it
--- was written by this transaction (age(xmin) <= 0: our own xid or one of our
+-- find_transaction(xid): the id of the row the current transaction wrote into
+-- transaction, if any. A row counts as this transaction's only when its xid8 matches
+-- AND it was written by this transaction (age(xmin) <= 0: our own xid or one of our
 -- subtransactions), so repeated xid8 values after a dump/restore never match.
--- STRICT: without a context (NULL) it is not even called.
 -- SET enable_seqscan = off: plpgsql keeps the plan a session made first, and one made
 -- while the transaction table was small scanned the whole table on every later call
 -- (105 us each at 2,000 rows, growing with the table), instead of using the index.
-CREATE OR REPLACE FUNCTION "audit"."transaction_for_context"(context pg_catalog.text) RETURNS bigint
+CREATE OR REPLACE FUNCTION "audit"."find_transaction"(xid pg_catalog.xid8) RETURNS bigint
 LANGUAGE plpgsql STRICT
 SET enable_seqscan = off
 AS $function$
 #variable_conflict use_variable
 DECLARE
-    v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
-    v_context pg_catalog.jsonb := context::pg_catalog.jsonb;
     v_id bigint;
 BEGIN
     SELECT t."id" INTO v_id
       FROM "audit"."transaction" AS t
-     WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) v_xid
+     WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) xid
        AND pg_catalog.age(t.xmin) OPERATOR(pg_catalog.<=) 0;
-    IF v_id IS NULL THEN
-        INSERT INTO "audit"."transaction" ("native_transaction_id", "issued_at", "client_addr", "actor_id", "context")
-        VALUES (
-            v_xid,
-            pg_catalog.now(),
-            (v_context OPERATOR(pg_catalog.->>) 'client_addr')::pg_catalog.inet,
-            (v_context OPERATOR(pg_catalog.->>) 'actor_id')::pg_catalog.text,
-            -- set_context() keeps an absent context as JSON null: store SQL NULL, as
-            -- it does when it updates the row.
-            CASE WHEN pg_catalog.jsonb_typeof(v_context OPERATOR(pg_catalog.->) 'context') OPERATOR(pg_catalog.=) 'null'
-                 THEN NULL
-                 ELSE v_context OPERATOR(pg_catalog.->) 'context' END
-        )
-        RETURNING "id" INTO v_id;
-    END IF;
     RETURN v_id;
 END
 $function$;
 
--- set_context(actor_id, client_addr, context): who is acting in the current
--- transaction. Transaction-local (set_config(..., true)), so it never leaks to the next
--- transaction on a pooled connection, and a rolled-back savepoint restores it. Changes
--- made before the call are linked too; calling it again updates the context.
--- The actor id is passed as text, whatever the actor type, so every client binds the
--- same parameter types; it is cast (and so checked) right away.
+-- transaction_for_context(context): the id of the current transaction's row, created
+-- on first use. STRICT: without a context (NULL) it is not even called.
+-- 'audit.transaction_row' holds the xid of a transaction that created its row, so the
+-- first call of a transaction, which has none yet, skips the lookup (a third of the
+-- call's cost). The setting is transaction-local and a rolled-back savepoint takes it
+-- back with the row it created. It only decides whether to look: which row is this
+-- transaction's, find_transaction() decides, so a forged value can at most cost a
+-- lookup or add a second row for the same transaction and context.
+CREATE OR REPLACE FUNCTION "audit"."transaction_for_context"(context pg_catalog.text) RETURNS bigint
+LANGUAGE plpgsql STRICT
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
+    v_context pg_catalog.jsonb;
+    v_id bigint;
+    v_ignored pg_catalog.text;
+BEGIN
+    IF pg_catalog.current_setting('audit.transaction_row', true) OPERATOR(pg_catalog.=) v_xid::pg_catalog.text THEN
+        v_id := "audit"."find_transaction"(v_xid);
+        IF v_id IS NOT NULL THEN
+            RETURN v_id;
+        END IF;
+    END IF;
+    v_context := context::pg_catalog.jsonb;
+    INSERT INTO "audit"."transaction" ("native_transaction_id", "issued_at", "client_addr", "actor_id", "context")
+    VALUES (
+        v_xid,
+        pg_catalog.now(),
+        (v_context OPERATOR(pg_catalog.->>) 'client_addr')::pg_catalog.inet,
+        (v_context OPERATOR(pg_catalog.->>) 'actor_id')::pg_catalog.text,
+        -- set_context() keeps an absent context as JSON null: store SQL NULL, as
+        -- it does when it updates the row.
+        CASE WHEN pg_catalog.jsonb_typeof(v_context OPERATOR(pg_catalog.->) 'context') OPERATOR(pg_catalog.=) 'null'
+             THEN NULL
+             ELSE v_context OPERATOR(pg_catalog.->) 'context' END
+    )
+    RETURNING "id" INTO v_id;
+    v_ignored := pg_catalog.set_config('audit.transaction_row', v_xid::pg_catalog.text, true);
+    RETURN v_id;
+END
+$function$;
+
+-- link_context(xid, actor_id, client_addr, context, packed context): set_context()'s
+-- work when the transaction has written before the call: the transaction row gets the
+-- new context, or, when there is none yet, is created for the activities recorded so
+-- far, which are linked to it. Apart from set_context() so that its common case (a
+-- context set before any write) runs no query and changes no setting.
 -- SET enable_seqscan = off: its lookups of transaction and activity rows use their
 -- indexes whatever the tables' statistics said when the session first planned them.
-CREATE OR REPLACE FUNCTION "audit"."set_context"(actor_id pg_catalog.text, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
+CREATE OR REPLACE FUNCTION "audit"."link_context"(xid pg_catalog.xid8, actor_id pg_catalog.text, client_addr pg_catalog.inet, context pg_catalog.jsonb, packed pg_catalog.text) RETURNS void
+LANGUAGE plpgsql
 SET enable_seqscan = off
 AS $function$
 #variable_conflict use_variable
 DECLARE
-    v_context pg_catalog.text := pg_catalog.jsonb_build_object(
-        'actor_id', set_context.actor_id,
-        'client_addr', set_context.client_addr,
-        'context', set_context.context
-    )::pg_catalog.text;
-    v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id_if_assigned();
     v_first pg_catalog.text;
     v_id bigint;
-    v_actor pg_catalog.text;
-    v_ignored pg_catalog.text;
 BEGIN
-    -- Assignments, not PERFORM: evaluated as simple expressions, without a query each.
-    v_actor := set_context.actor_id::pg_catalog.text;
-    v_ignored := pg_catalog.set_config('audit.context', v_context, true);
-    -- No transaction id yet: nothing was written, so there is nothing to link. A
-    -- read-only transaction cannot have audited changes either.
-    IF v_xid IS NULL
-       OR pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
-        RETURN;
-    END IF;
     UPDATE "audit"."transaction" AS t
-       SET "actor_id" = v_actor,
-           "client_addr" = set_context.client_addr,
-           "context" = set_context.context
-     WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) v_xid
+       SET "actor_id" = link_context.actor_id,
+           "client_addr" = link_context.client_addr,
+           "context" = link_context.context
+     WHERE t."native_transaction_id" OPERATOR(pg_catalog.=) xid
        AND pg_catalog.age(t.xmin) OPERATOR(pg_catalog.<=) 0;
     IF FOUND THEN
         RETURN;
@@ -208,19 +215,52 @@ BEGIN
     IF NOT EXISTS (
         SELECT FROM "audit"."activity" AS a
          WHERE a."id" OPERATOR(pg_catalog.>) v_first::bigint
-           AND a."native_transaction_id" OPERATOR(pg_catalog.=) v_xid
+           AND a."native_transaction_id" OPERATOR(pg_catalog.=) xid
            AND a."transaction_id" IS NULL
            AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<=) 0
     ) THEN
         RETURN;
     END IF;
-    v_id := "audit"."transaction_for_context"(v_context);
+    v_id := "audit"."transaction_for_context"(packed);
     UPDATE "audit"."activity" AS a
        SET "transaction_id" = v_id
      WHERE a."id" OPERATOR(pg_catalog.>) v_first::bigint
-       AND a."native_transaction_id" OPERATOR(pg_catalog.=) v_xid
+       AND a."native_transaction_id" OPERATOR(pg_catalog.=) xid
        AND a."transaction_id" IS NULL
        AND pg_catalog.age(a.xmin) OPERATOR(pg_catalog.<=) 0;
+END
+$function$;
+
+-- set_context(actor_id, client_addr, context): who is acting in the current
+-- transaction. Transaction-local (set_config(..., true)), so it never leaks to the next
+-- transaction on a pooled connection, and a rolled-back savepoint restores it. Changes
+-- made before the call are linked too; calling it again updates the context.
+-- The actor id is passed as text, whatever the actor type, so every client binds the
+-- same parameter types; it is cast (and so checked) right away.
+CREATE OR REPLACE FUNCTION "audit"."set_context"(actor_id pg_catalog.text, client_addr pg_catalog.inet, context pg_catalog.jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+AS $function$
+#variable_conflict use_variable
+DECLARE
+    v_context pg_catalog.text := pg_catalog.jsonb_build_object(
+        'actor_id', set_context.actor_id,
+        'client_addr', set_context.client_addr,
+        'context', set_context.context
+    )::pg_catalog.text;
+    v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id_if_assigned();
+    v_actor pg_catalog.text;
+    v_ignored pg_catalog.text;
+BEGIN
+    -- Assignments, not PERFORM: evaluated as simple expressions, without a query each.
+    v_actor := set_context.actor_id::pg_catalog.text;
+    v_ignored := pg_catalog.set_config('audit.context', v_context, true);
+    -- No transaction id yet: nothing was written, so there is nothing to link. A
+    -- read-only transaction cannot have audited changes either.
+    IF v_xid IS NULL
+       OR pg_catalog.current_setting('transaction_read_only') OPERATOR(pg_catalog.=) 'on' THEN
+        RETURN;
+    END IF;
+    PERFORM "audit"."link_context"(v_xid, v_actor, set_context.client_addr, set_context.context, v_context);
 END
 $function$;
 
@@ -229,6 +269,8 @@ REVOKE ALL ON ALL TABLES IN SCHEMA "audit" FROM PUBLIC;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA "audit" FROM PUBLIC;
 REVOKE ALL ON FUNCTION "audit"."suspension_token"() FROM PUBLIC;
 REVOKE ALL ON FUNCTION "audit"."suspend"() FROM PUBLIC;
+REVOKE ALL ON FUNCTION "audit"."find_transaction"(pg_catalog.xid8) FROM PUBLIC;
 REVOKE ALL ON FUNCTION "audit"."transaction_for_context"(pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION "audit"."link_context"(pg_catalog.xid8, pg_catalog.text, pg_catalog.inet, pg_catalog.jsonb, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION "audit"."set_context"(pg_catalog.text, pg_catalog.inet, pg_catalog.jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION "audit"."set_context"(pg_catalog.text, pg_catalog.inet, pg_catalog.jsonb) TO PUBLIC;
