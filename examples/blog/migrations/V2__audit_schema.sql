@@ -140,7 +140,7 @@ $function$;
 -- transaction_for_context(context): the id of the current transaction's row, created
 -- on first use. STRICT: without a context (NULL) it is not even called.
 -- 'audit.transaction_row' holds the xid of a transaction that created its row, so the
--- first call of a transaction, which has none yet, skips the lookup (a third of the
+-- first call of a transaction, which has none yet, skips the lookup (a fifth of the
 -- call's cost). The setting is transaction-local and a rolled-back savepoint takes it
 -- back with the row it created. It only decides whether to look: which row is this
 -- transaction's, find_transaction() decides, so a forged value can at most cost a
