@@ -147,11 +147,12 @@ AS $function$
 #variable_conflict use_variable
 DECLARE
     v_xid pg_catalog.xid8 := pg_catalog.pg_current_xact_id();
+    v_xid_text pg_catalog.text := v_xid::pg_catalog.text;
     v_context pg_catalog.jsonb;
     v_id bigint;
     v_ignored pg_catalog.text;
 BEGIN
-    IF pg_catalog.current_setting({{ setting_transaction_row }}, true) OPERATOR(pg_catalog.=) v_xid::pg_catalog.text THEN
+    IF pg_catalog.current_setting({{ setting_transaction_row }}, true) OPERATOR(pg_catalog.=) v_xid_text THEN
         v_id := {{ find_transaction }}(v_xid);
         IF v_id IS NOT NULL THEN
             RETURN v_id;
@@ -171,7 +172,7 @@ BEGIN
              ELSE v_context OPERATOR(pg_catalog.->) 'context' END
     )
     RETURNING "id" INTO v_id;
-    v_ignored := pg_catalog.set_config({{ setting_transaction_row }}, v_xid::pg_catalog.text, true);
+    v_ignored := pg_catalog.set_config({{ setting_transaction_row }}, v_xid_text, true);
     RETURN v_id;
 END
 $function$;

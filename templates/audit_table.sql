@@ -165,17 +165,9 @@ DECLARE
     v_ignored pg_catalog.text;
 BEGIN
 {%- call prologue("NULL") %}{% endcall %}
-    -- No key changed in this transaction: every new row pairs with the old row of the
-    -- same key. An old row without a new row of its key had its key changed by a BEFORE
-    -- UPDATE trigger (the key-change trigger only runs for statements that set a key
-    -- column): flagged here, in the same pass, and paired below.
-    -- One statement without a context and one with it (see the note at the top).
-    IF v_context IS NULL
-       AND COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
-{%- call record_rows("updated", "NULL") %}{% endcall %}
-    ELSIF COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.=) '' THEN
-{%- call record_rows("updated", context_transaction) %}{% endcall %}
-    ELSE
+    -- The key-change trigger noted keys changed in this transaction: the rare case first,
+    -- so the common one reads the setting once.
+    IF COALESCE(pg_catalog.current_setting({{ setting_key_changes }}, true), '') OPERATOR(pg_catalog.<>) '' THEN
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
         INSERT INTO {{ activity }} ({{ activity_columns }})
@@ -219,6 +211,15 @@ BEGIN
 
         DELETE FROM {{ key_change }} AS k
          WHERE {{ key_change_filter }};
+    ELSIF v_context IS NULL THEN
+        -- No key changed in this transaction: every new row pairs with the old row of
+        -- the same key. An old row without a new row of its key had its key changed by
+        -- a BEFORE UPDATE trigger (the key-change trigger only runs for statements that
+        -- set a key column): flagged here, in the same pass, and paired below.
+{%- call record_rows("updated", "NULL") %}{% endcall %}
+    ELSE
+        -- The same, with a context (see the note at the top).
+{%- call record_rows("updated", context_transaction) %}{% endcall %}
     END IF;
     IF pg_catalog.current_setting({{ setting_unpaired }}, true) OPERATOR(pg_catalog.=) 'pending' THEN
         -- Keys changed by a BEFORE UPDATE trigger in a statement that sets no key

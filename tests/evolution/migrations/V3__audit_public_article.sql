@@ -167,83 +167,9 @@ BEGIN
             );
         END IF;
     END IF;
-    -- No key changed in this transaction: every new row pairs with the old row of the
-    -- same key. An old row without a new row of its key had its key changed by a BEFORE
-    -- UPDATE trigger (the key-change trigger only runs for statements that set a key
-    -- column): flagged here, in the same pass, and paired below.
-    -- One statement without a context and one with it (see the note at the top).
-    IF v_context IS NULL
-       AND COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
-        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
-        SELECT r.*, NULL FROM (
-        SELECT 'public', 'article', '"public"."article"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
-               pg_catalog.pg_current_xact_id(), 'update',
-               pg_catalog.to_jsonb(n."id"),
-               pg_catalog.jsonb_build_object(
-                   'id', o."id",
-                   'title', o."title",
-                   'views', o."views",
-                   'legacy', o."legacy",
-                   'secret', o."secret",
-                   'status', o."status"
-               ),
-               (
-                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
-               )
-          FROM old_rows AS o
-          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
-         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
-               ELSE (
-                 n."id" IS DISTINCT FROM o."id"
-                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
-                 OR n."views" IS DISTINCT FROM o."views"
-                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
-                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
-                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
-             )
-               END
-        ) AS r;
-    ELSIF COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.=) '' THEN
-        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
-        SELECT r.*, (SELECT "audit"."transaction_for_context"(pg_catalog.current_setting('audit.context', true))) FROM (
-        SELECT 'public', 'article', '"public"."article"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
-               pg_catalog.pg_current_xact_id(), 'update',
-               pg_catalog.to_jsonb(n."id"),
-               pg_catalog.jsonb_build_object(
-                   'id', o."id",
-                   'title', o."title",
-                   'views', o."views",
-                   'legacy', o."legacy",
-                   'secret', o."secret",
-                   'status', o."status"
-               ),
-               (
-                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
-                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
-               )
-          FROM old_rows AS o
-          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
-         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
-               ELSE (
-                 n."id" IS DISTINCT FROM o."id"
-                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
-                 OR n."views" IS DISTINCT FROM o."views"
-                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
-                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
-                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
-             )
-               END
-        ) AS r;
-    ELSE
+    -- The key-change trigger noted keys changed in this transaction: the rare case first,
+    -- so the common one reads the setting once.
+    IF COALESCE(pg_catalog.current_setting('audit.key_changes', true), '') OPERATOR(pg_catalog.<>) '' THEN
         -- Rows whose key did not change: paired on the key, leaving out every key that
         -- some row of this statement moved away from or onto.
         INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
@@ -332,6 +258,81 @@ BEGIN
          WHERE k."native_transaction_id" OPERATOR(pg_catalog.=) pg_catalog.pg_current_xact_id()
                   AND k."relid" OPERATOR(pg_catalog.=) '"public"."article"'::pg_catalog.regclass::pg_catalog.oid
                   AND pg_catalog.age(k.xmin) OPERATOR(pg_catalog.<=) 0;
+    ELSIF v_context IS NULL THEN
+        -- No key changed in this transaction: every new row pairs with the old row of
+        -- the same key. An old row without a new row of its key had its key changed by
+        -- a BEFORE UPDATE trigger (the key-change trigger only runs for statements that
+        -- set a key column): flagged here, in the same pass, and paired below.
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, NULL FROM (
+        SELECT 'public', 'article', '"public"."article"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               pg_catalog.to_jsonb(n."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'title', o."title",
+                   'views', o."views",
+                   'legacy', o."legacy",
+                   'secret', o."secret",
+                   'status', o."status"
+               ),
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               )
+          FROM old_rows AS o
+          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
+         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
+               ELSE (
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
+                 OR n."views" IS DISTINCT FROM o."views"
+                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
+                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
+                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
+             )
+               END
+        ) AS r;
+    ELSE
+        -- The same, with a context (see the note at the top).
+        INSERT INTO "audit"."activity" ("schema_name", "table_name", "relid", "issued_at", "native_transaction_id", "verb", "object_id", "old_data", "changed_data", "transaction_id")
+        SELECT r.*, (SELECT "audit"."transaction_for_context"(pg_catalog.current_setting('audit.context', true))) FROM (
+        SELECT 'public', 'article', '"public"."article"'::pg_catalog.regclass::pg_catalog.oid, pg_catalog.statement_timestamp(),
+               pg_catalog.pg_current_xact_id(), 'update',
+               pg_catalog.to_jsonb(n."id"),
+               pg_catalog.jsonb_build_object(
+                   'id', o."id",
+                   'title', o."title",
+                   'views', o."views",
+                   'legacy', o."legacy",
+                   'secret', o."secret",
+                   'status', o."status"
+               ),
+               (
+                   CASE WHEN n."id" IS DISTINCT FROM o."id" THEN pg_catalog.jsonb_build_object('id', n."id") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('title', n."title") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."views" IS DISTINCT FROM o."views" THEN pg_catalog.jsonb_build_object('views', n."views") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('legacy', n."legacy") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C" THEN pg_catalog.jsonb_build_object('secret', n."secret") ELSE '{}'::pg_catalog.jsonb END
+                   OPERATOR(pg_catalog.||) CASE WHEN ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record THEN pg_catalog.jsonb_build_object('status', n."status") ELSE '{}'::pg_catalog.jsonb END
+               )
+          FROM old_rows AS o
+          LEFT JOIN new_rows AS n ON n."id" OPERATOR(pg_catalog.=) o."id"
+         WHERE CASE WHEN n."id" IS NULL THEN pg_catalog.set_config('audit.unpaired_rows', 'pending', true) IS NULL
+               ELSE (
+                 n."id" IS DISTINCT FROM o."id"
+                 OR n."title" IS DISTINCT FROM o."title" COLLATE pg_catalog."C"
+                 OR n."views" IS DISTINCT FROM o."views"
+                 OR n."legacy" IS DISTINCT FROM o."legacy" COLLATE pg_catalog."C"
+                 OR n."secret" IS DISTINCT FROM o."secret" COLLATE pg_catalog."C"
+                 OR ROW(n."status")::pg_catalog.record OPERATOR(pg_catalog.*<>) ROW(o."status")::pg_catalog.record
+             )
+               END
+        ) AS r;
     END IF;
     IF pg_catalog.current_setting('audit.unpaired_rows', true) OPERATOR(pg_catalog.=) 'pending' THEN
         -- Keys changed by a BEFORE UPDATE trigger in a statement that sets no key
